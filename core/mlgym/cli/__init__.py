@@ -1,0 +1,60 @@
+"""The ``mlgym`` command line. Each sub-command lives in its own module with ``register()``.
+
+Modules are imported only when the command line is built, and heavy libraries (litellm, docker,
+matplotlib) only inside the command that needs them, so ``mlgym --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mlgym import __version__
+from mlgym.errors import MLGymError
+
+# one module per command family; each has register(subparsers)
+COMMAND_MODULES = [
+    "mlgym.cli.catalog",  # list, info
+    "mlgym.cli.checks",  # validate, schema, doctor
+    "mlgym.cli.scaffold",  # new
+    "mlgym.cli.episodes",  # run, show, replay
+    "mlgym.cli.reports",  # report
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlgym",
+        description="MLGym: run and benchmark AI research agents on ML research tasks.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlgym {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # a command family not built yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MLGymError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The one interface every sandbox backend implements.
+
+A :class:`Sandbox` is an isolated place with a persistent bash session (the agent's shell) and a
+way to run one-shot processes under another identity (the evaluator). Backends differ only in how
+bash is started and how files get in and out; the shell protocol itself lives in
+:mod:`mlgym.sandbox.shell`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits, enforced (not advisory). ``None`` means the backend's default."""
+
+    memory_mb: int | None = 4096
+    cpus: float | None = None
+    processes: int | None = 512
+    file_size_mb: int | None = 10240
+    cpu_seconds: int | None = None
+    disk_mb: int | None = None
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path made visible inside the sandbox at ``target``.
+
+    ``writable`` mounts are owned by the agent uid; read-only ones are not.
+    """
+
+    source: Path
+    target: str
+    writable: bool = False
+
+
+@dataclass
+class SandboxConfig:
+    """What a backend needs to start a sandbox for one episode."""
+
+    workspace: Path  # host folder, writable by the agent, mounted at ``workspace_target``
+    workspace_target: str = "/home/agent/workspace"
+    mounts: list[Mount] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    path_prepend: list[str] = field(default_factory=list)  # PATH entries (inside the sandbox)
+    network: bool = False
+    limits: Limits = field(default_factory=Limits)
+    gpus: int = 0
+    image: str | None = None  # container backends
+    python: Path | None = None  # host path of a Python environment to expose to the agent
+
+
+@dataclass
+class CommandResult:
+    """The outcome of one command in the agent's shell or of a one-shot process."""
+
+    output: str  # decoded (invalid bytes replaced), carriage-return progress collapsed
+    exit_code: int | None  # None when the command was killed
+    duration: float
+    timed_out: bool = False
+    restarted: bool = False  # the shell had died and was restarted before/after this command
+    truncated_bytes: int = 0  # bytes dropped by the capture limit
+
+
+class Sandbox(ABC):
+    """A started sandbox. Use as a context manager; :meth:`close` leaves nothing behind."""
+
+    config: SandboxConfig
+
+    @abstractmethod
+    def start(self) -> None:
+        """Create the isolation and start the agent's persistent bash."""
+
+    @abstractmethod
+    def run(self, command: str, timeout: float) -> CommandResult:
+        """Run ``command`` in the persistent shell (state persists). On timeout the whole process
+        tree of the command is killed, ``timed_out`` is set and the shell stays usable."""
+
+    @abstractmethod
+    def run_isolated(self, argv: list[str], *, cwd: str, mounts: list[Mount], env: dict[str, str],
+                     timeout: float) -> CommandResult:
+        """Run a fresh one-shot process under a different identity than the agent (the
+        evaluator): it sees the workspace read-only plus ``mounts``; the agent cannot signal it."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Kill every process, remove containers and mounts. Safe to call twice."""
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
