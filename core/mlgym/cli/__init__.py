@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from mlgym import __version__
@@ -29,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="MLGym: run and benchmark AI research agents on ML research tasks.",
     )
     parser.add_argument("--version", action="version", version=f"mlgym {__version__}")
+    parser.add_argument("--cache-dir", help="cache for datasets, environments and images "
+                        "(env MLGYM_CACHE_DIR; default: the platform's user cache folder)")
+    parser.add_argument("--results-dir", help="where episodes write results (env MLGYM_RESULTS_DIR; "
+                        "default: the platform's user data folder)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         try:
@@ -44,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # flags win over the environment; the locations module reads the environment
+    for flag, var in (("cache_dir", "MLGYM_CACHE_DIR"), ("results_dir", "MLGYM_RESULTS_DIR")):
+        if getattr(args, flag):
+            os.environ[var] = os.path.abspath(getattr(args, flag))
     try:
         return int(args.func(args) or 0)
     except MLGymError as exc:

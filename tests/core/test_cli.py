@@ -1,0 +1,141 @@
+"""Every core CLI command, run as a subprocess as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mlgym(*args: str, python: str = sys.executable, cwd: Path | None = None, check: bool = True):
+    result = subprocess.run([python, "-m", "mlgym", *args], capture_output=True, text=True, cwd=cwd,
+                            timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mlgym {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_help_on_every_command():
+    top = mlgym("--help").stdout
+    commands = ["list", "info", "validate", "schema", "doctor", "new"]
+    for command in commands:
+        assert command in top
+        out = mlgym(command, "--help").stdout
+        assert "usage: mlgym " + command in out
+
+
+def test_schema_prints_valid_json_schema():
+    import jsonschema
+
+    for name in ["task", "dataset", "agent", "tools", "run"]:
+        schema = json.loads(mlgym("schema", name).stdout)
+        jsonschema.Draft202012Validator.check_schema(schema)
+    bad = mlgym("schema", "taks", check=False)
+    assert bad.returncode == 1 and "Did you mean 'task'" in bad.stderr
+
+
+def test_list_every_kind_and_doctor():
+    for kind in ["tasks", "datasets", "agents", "tools", "metrics", "backends"]:
+        mlgym("list", kind)
+    backends = mlgym("list", "backends").stdout
+    assert "local" in backends and "mlgym-core" in backends and "NO ISOLATION" in backends
+    report = json.loads(mlgym("doctor", "--json").stdout)
+    assert "local" in report["backends"] and report["backends"]["local"] == "ok"
+    assert "sandbox backends" in mlgym("doctor").stdout
+
+
+def test_info_unknown_task_suggests(tmp_path):
+    result = mlgym("info", "no-such-task-xyz", check=False)
+    assert result.returncode == 1 and "unknown task 'no-such-task-xyz'" in result.stderr
+
+
+def test_validate_reports_all_errors_with_exit_code(tmp_path):
+    mlgym("new", "task", "checked", "--dir", str(tmp_path))
+    package = tmp_path / "mlgym-task-checked"
+    assert "1 file(s) valid" in mlgym("validate", str(package)).stdout
+    task_yaml = next(package.rglob("task.yaml"))
+    text = task_yaml.read_text().replace("direction: minimize", "direction: down")
+    task_yaml.write_text(text.replace("name: Checked", "titel: Checked"))
+    result = mlgym("validate", str(package), check=False)
+    assert result.returncode == 1
+    assert f"{task_yaml}:" in result.stderr
+    assert "metrics[0].direction: expected one of 'maximize', 'minimize'" in result.stderr
+    assert "unknown key 'titel'" in result.stderr
+    assert "2 problem(s)" in result.stderr or "3 problem(s)" in result.stderr
+    assert mlgym("validate", str(tmp_path / "missing.yaml"), check=False).returncode == 1
+
+
+def test_new_refuses_bad_id(tmp_path):
+    result = mlgym("new", "task", "Bad Id", "--dir", str(tmp_path), check=False)
+    assert result.returncode == 1 and "lower-case" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def isolated_python(tmp_path_factory) -> str:
+    """A virtual environment that sees the installed packages but installs into its own folder,
+    so installing and uninstalling throwaway plugins does not touch the main environment."""
+    folder = tmp_path_factory.mktemp("venv")
+    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(folder)
+    return str(folder / "bin" / "python")
+
+
+def pip(python: str, *args: str) -> None:
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    subprocess.run([python, "-m", "pip", "-q", *args], check=True, env=env, timeout=300)
+
+
+def test_scaffolded_task_installs_lists_validates_and_uninstalls(tmp_path, isolated_python):
+    mlgym("new", "task", "throwaway-task", "--dir", str(tmp_path))
+    package = tmp_path / "mlgym-task-throwaway-task"
+    # built into a wheel, as a real distribution would be
+    subprocess.run([isolated_python, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path / "wheels"), str(package)], check=True, timeout=300)
+    wheel = next((tmp_path / "wheels").glob("*.whl"))
+    pip(isolated_python, "install", "--no-deps", str(wheel))
+    listed = mlgym("list", "tasks", python=isolated_python).stdout
+    assert "throwaway-task" in listed and "mlgym-task-throwaway-task" in listed
+    assert "ok  task throwaway-task" in mlgym("validate", python=isolated_python).stdout
+    info = mlgym("info", "throwaway-task", python=isolated_python).stdout
+    assert "error" in info and "minimize" in info
+    pip(isolated_python, "uninstall", "-y", "mlgym-task-throwaway-task")
+    assert "throwaway-task" not in mlgym("list", "tasks", python=isolated_python).stdout
+    # the main environment never saw it
+    assert "throwaway-task" not in mlgym("list", "tasks").stdout
+
+
+BROKEN_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=69"]
+build-backend = "setuptools.build_meta"
+[project]
+name = "mlgym-task-broken"
+version = "0.0.1"
+[project.entry-points.mlgym]
+broken = "mlgym_task_broken"
+"""
+
+
+def test_broken_plugin_is_reported_and_isolated(tmp_path, isolated_python):
+    package = tmp_path / "broken"
+    (package / "mlgym_task_broken").mkdir(parents=True)
+    (package / "pyproject.toml").write_text(BROKEN_PYPROJECT)
+    (package / "mlgym_task_broken" / "__init__.py").write_text("import no_such_module_anywhere\n")
+    mlgym("new", "task", "still-fine", "--dir", str(tmp_path))
+    pip(isolated_python, "install", "--no-deps", "--no-build-isolation", str(package),
+        str(tmp_path / "mlgym-task-still-fine"))
+    try:
+        listed = mlgym("list", "tasks", python=isolated_python)
+        assert "still-fine" in listed.stdout
+        assert "broken (mlgym-task-broken) failed" in listed.stdout and "no_such_module_anywhere" in listed.stdout
+        doctor = mlgym("doctor", python=isolated_python).stdout
+        assert "plugins that failed to load" in doctor and "mlgym-task-broken" in doctor
+        assert mlgym("validate", python=isolated_python, check=False).returncode == 1
+    finally:
+        pip(isolated_python, "uninstall", "-y", "mlgym-task-broken", "mlgym-task-still-fine")
