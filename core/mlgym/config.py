@@ -172,8 +172,21 @@ def validate_data(data: Any, schema_name: str, file: str, positions: _Positions 
             key = path + ("<key>",) if at_key else path
             line, col = positions.get(key) or _nearest(positions, path)
             problems.append(Problem(file, line, col, _json_path(path), message))
+    problems += _semantic_problems(schema_name, data, positions, file)
     problems.sort(key=lambda p: (p.line, p.column, p.path))
     return problems
+
+
+def _semantic_problems(schema_name: str, data: Any, positions: _Positions, file: str) -> list[Problem]:
+    """Checks beyond the schema (e.g. exactly one primary metric), on whatever parts are usable."""
+    if schema_name != "task" or not isinstance(data, dict):
+        return []
+    from mlgym.tasks import task_problems
+
+    try:
+        return task_problems(data, positions, file)
+    except (TypeError, AttributeError, KeyError):  # the schema errors already say what is wrong
+        return []
 
 
 def _nearest(positions: _Positions, path: tuple) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from mlgym.config import load_config
+from mlgym.config import Problem, load_config
 from mlgym.errors import ConfigError
 
 DEFAULT_COMMAND_TIMEOUT = 60.0
@@ -119,38 +119,48 @@ def parse_size_mb(value: int | str) -> int:
     return max(1, int(float(match.group(1)) * _UNITS[match.group(2).lower()]))
 
 
+def task_problems(data: dict, positions: dict, file: str) -> list[Problem]:
+    """Checks a schema cannot express: one primary metric, baseline keys are metrics, folders
+    exist next to the file, a dev split for the strict protocol."""
+    problems: list[Problem] = []
+    root = Path(file).resolve().parent
+
+    def add(path: tuple, message: str) -> None:
+        line, col = positions.get(path, positions.get((), (1, 1)))
+        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+        problems.append(Problem(file, line, col, dotted, message))
+
+    metrics = [m for m in data.get("metrics", []) if isinstance(m, dict)]
+    primaries = [i for i, m in enumerate(metrics) if m.get("primary") is True]
+    if len(metrics) > 1 and len(primaries) != 1:
+        add(("metrics",), f"exactly one metric must have 'primary: true' (found {len(primaries)})")
+    names = {m.get("name") for m in metrics}
+    for section in ("baseline",):
+        for name in data.get(section) or {}:
+            if name not in names:
+                add((section, name), f"{name!r} is not a declared metric; declared: {', '.join(sorted(map(str, names)))}")
+    for path in (("starter_code",), ("evaluator", "path"), ("hidden_data",)):
+        value = data.get(path[0]) if len(path) == 1 else (data.get(path[0]) or {}).get(path[1])
+        if isinstance(value, str) and not (root / value).is_dir():
+            add(path, f"folder {value!r} does not exist next to {Path(file).name}")
+    return problems
+
+
 def load_task(path: str | Path) -> TaskSpec:
     """Read and validate a ``task.yaml``; raise :class:`ConfigError` with every problem."""
     path = Path(path).resolve()
     data = load_config(path, "task")
     root = path.parent
-    problems = []
-    primaries = [m for m in data["metrics"] if m.get("primary")]
-    if len(data["metrics"]) == 1 and not primaries:
-        data["metrics"][0]["primary"] = True
-    elif len(primaries) != 1:
-        problems.append(f"metrics: exactly one metric must have 'primary: true' (found {len(primaries)})")
-    metric_names = {m["name"] for m in data["metrics"]}
-    for section in ("baseline",):
-        for name in data.get(section, {}):
-            if name not in metric_names:
-                problems.append(f"{section}.{name}: not a declared metric ({', '.join(sorted(metric_names))})")
-
-    def folder(key: str, value: str | None) -> Path | None:
-        if value is None:
-            return None
-        p = (root / value).resolve()
-        if not p.is_dir():
-            problems.append(f"{key}: folder {value!r} does not exist next to {path.name}")
-        return p
-
-    starter = folder("starter_code", data.get("starter_code"))
+    if len([m for m in data["metrics"] if m.get("primary")]) == 0:
+        data["metrics"][0]["primary"] = True  # a single metric is primary by default
     evaluator = data["evaluator"]
-    evaluator_dir = folder("evaluator.path", evaluator.get("path"))
-    hidden = folder("hidden_data", data.get("hidden_data"))
-    if problems:
-        raise ConfigError(f"{path}: {len(problems)} problem(s):\n" + "\n".join(f"  {path}: {p}" for p in problems))
 
+    def folder(value: str | None) -> Path | None:
+        return None if value is None else (root / value).resolve()
+
+    starter = folder(data.get("starter_code"))
+    evaluator_dir = folder(evaluator.get("path"))
+    hidden = folder(data.get("hidden_data"))
     command = evaluator["command"]
     command = tuple(command.split()) if isinstance(command, str) else tuple(command)
     limits = data.get("limits", {})

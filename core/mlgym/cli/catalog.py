@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from mlgym.plugins import KINDS, get_registry
 from mlgym.tasks import describe
@@ -54,7 +55,8 @@ def cmd_list(args) -> int:
         for i, d, s in rows:
             print(f"{i:<{w_id}}  {d:<{w_dist}}  {s}")
     for failure in registry.failures:
-        print(f"warning: plugin {failure.plugin} ({failure.distribution}) failed: {failure.error}")
+        print(f"warning: plugin {failure.plugin} ({failure.distribution}) failed: {failure.error}",
+              file=sys.stderr)
     return 0
 
 

@@ -65,15 +65,7 @@ def check_file(path: Path, schema: str | None = None) -> list[str]:
     if schema is None:
         return [f"{path}:1:1: cannot tell which schema applies; name the file task.yaml, dataset.yaml or "
                 "bundle.yaml, or pass --schema"]
-    problems = [str(p) for p in validate_data(data if data is not None else {}, schema, str(path), positions)]
-    if not problems and schema == "task":
-        from mlgym.tasks import load_task
-
-        try:
-            load_task(path)
-        except ConfigError as exc:
-            problems = [line.strip() for line in str(exc).splitlines()[1:]]
-    return problems
+    return [str(p) for p in validate_data(data if data is not None else {}, schema, str(path), positions)]
 
 
 def _yaml_files(folder: Path) -> list[Path]:

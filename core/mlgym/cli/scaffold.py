@@ -10,7 +10,7 @@ from mlgym.errors import ConfigError
 
 _PYPROJECT = '''\
 [build-system]
-requires = ["setuptools>=69"]
+requires = ["setuptools>=64"]
 build-backend = "setuptools.build_meta"
 
 [project]
