@@ -1,0 +1,1 @@
+"""Maintenance scripts shipped with the task (instance generation)."""
