@@ -137,7 +137,7 @@ class Registry:
 
 
 def _id_of(value: Any) -> str:
-    return getattr(value, "id", None) or getattr(value, "name")
+    return getattr(value, "id", None) or value.name
 
 
 def _materialise(kind: str, item: Any) -> Any:

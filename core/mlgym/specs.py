@@ -28,7 +28,7 @@ class MetricSpec:
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """A sandbox backend: ``factory(**options) -> Sandbox``; ``probe() -> None | reason``."""
+    """A sandbox backend: ``factory(config: SandboxConfig) -> Sandbox``; ``probe() -> None | reason``."""
 
     name: str
     factory: Callable[..., Any]

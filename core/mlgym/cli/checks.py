@@ -158,7 +158,10 @@ def cmd_doctor(args) -> int:
     print("provided: " + ", ".join(f"{n} {k}" for k, n in report["counts"].items()))
     print("sandbox backends:")
     for n, r in report["backends"].items():
+        description = registry.get("backends", n).description
         print(f"  {n:<8} {'works here' if r == 'ok' else 'unavailable: ' + r}")
+        if description:
+            print(f"           {description}")
     if report["failures"]:
         print("plugins that failed to load:")
         for f in registry.failures:

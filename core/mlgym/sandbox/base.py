@@ -63,12 +63,28 @@ class CommandResult:
     timed_out: bool = False
     restarted: bool = False  # the shell had died and was restarted before/after this command
     truncated_bytes: int = 0  # bytes dropped by the capture limit
+    stderr: str = ""  # run_isolated only: its stderr (``output`` is then stdout alone)
 
 
 class Sandbox(ABC):
     """A started sandbox. Use as a context manager; :meth:`close` leaves nothing behind."""
 
     config: SandboxConfig
+    name: str = ""  # the backend's name
+    isolated: bool = True  # False only for the development backend ``local``
+    agent_uid: int | None = None  # uid of the agent's shell (None: the caller's own)
+    evaluator_uid: int | None = None  # uid of run_isolated processes (None: the caller's own)
+
+    def path_for(self, target: str) -> str:
+        """Where the sandbox path ``target`` (the workspace target, a mount target or below) is
+        as the agent's shell sees it: itself for isolating backends; ``local`` maps it onto the
+        host folder it stands for."""
+        return target
+
+    def host_pids(self) -> list[int]:
+        """Host pids of the processes now running in the agent's sandbox (shell included);
+        empty where the backend cannot see them (e.g. a remote docker engine)."""
+        return []
 
     @abstractmethod
     def start(self) -> None:

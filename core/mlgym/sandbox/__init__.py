@@ -1,0 +1,10 @@
+"""Sandboxes: where the agent's shell runs and where evaluators run out of its reach.
+
+The interface is :mod:`mlgym.sandbox.base`; the shell protocol is :mod:`mlgym.sandbox.shell`;
+backends (``local``, ``bwrap``, ``docker``) register through :mod:`mlgym.sandbox.plugin` and are
+imported only when used.
+"""
+
+from mlgym.sandbox.base import CommandResult, Limits, Mount, Sandbox, SandboxConfig
+
+__all__ = ["CommandResult", "Limits", "Mount", "Sandbox", "SandboxConfig"]

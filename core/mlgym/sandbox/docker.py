@@ -1,0 +1,309 @@
+"""The ``docker`` backend: a container per episode, driven through the docker SDK.
+
+The container runs a root init without capabilities (``docker-init`` and ``sleep infinity``);
+the agent's bash is a ``docker exec`` as the agent uid whose attached socket is the engine's pipe
+pair. The container has ``network_mode=none`` (unless ``SandboxConfig.network``), a read-only
+root, tmpfs ``/tmp`` and home, the memory/CPU/pids limits of :class:`~mlgym.sandbox.base.Limits`,
+``cap_drop=ALL`` and ``no-new-privileges``; GPUs come as a device request when
+``SandboxConfig.gpus > 0``. The workspace is bind-mounted read-write (and chowned to the agent
+uid on the host), other mounts read-only unless ``writable``. :meth:`run_isolated` starts a
+separate short-lived container as the evaluator uid with the workspace read-only.
+
+Images come from :mod:`mlgym.sandbox.images` (built locally; nothing is pulled). When the docker
+daemon runs on this host, timeouts kill exactly the command's processes through ``/proc``;
+otherwise every agent process in the container is killed and the shell restarted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import struct
+import time
+from pathlib import Path
+
+from mlgym.errors import SandboxError
+from mlgym.sandbox import identity, images, procs
+from mlgym.sandbox.base import CommandResult, Mount, Sandbox, SandboxConfig
+from mlgym.sandbox.shell import BASH_ARGV, OutputCapture, Shell, ShellProcess
+
+LABEL = "mlgym.sandbox"
+
+
+def probe() -> str | None:
+    """``None`` if this backend works here, else why not and the fix."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker Python package is not installed: `pip install docker`"
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=5)
+        client.ping()
+        info = client.info()
+    except Exception as exc:  # any failure to talk to the daemon is the finding
+        return (f"dockerd not reachable at {host} ({type(exc).__name__}): start dockerd "
+                "(see .ci/docker.sh: `source .ci/docker.sh; mlgym_docker_start`)")
+    if "runc" not in info.get("Runtimes", {}):
+        return "dockerd has no runc runtime: install runc (Debian: `apt-get install runc`)"
+    if not images.image_exists(images.base_image_tag(), client) and not shutil.which("debootstrap"):
+        return ("the base image is not built and debootstrap is missing: `apt-get install "
+                "debootstrap`, then `python -m mlgym.sandbox.images base`")
+    return None
+
+
+class DockerShellProcess(ShellProcess):
+    """bash as a ``docker exec`` whose hijacked socket carries stdin and the multiplexed
+    stdout/stderr frames (8-byte header: stream, 0, 0, 0, big-endian length)."""
+
+    def __init__(self, sandbox: DockerSandbox, exec_id: str, sock):
+        self._sandbox = sandbox
+        self._client = sandbox.client
+        self.exec_id = exec_id
+        self._sock: socket.socket = getattr(sock, "_sock", sock)
+        self._sock.setblocking(False)
+        self._buf = b""
+        self._shell_pid = -1
+
+    @property
+    def shell_pid(self) -> int:
+        """The host pid of the exec'd bash (docker reports it once the exec has started)."""
+        if self._shell_pid <= 0:
+            self._shell_pid = int(self._client.api.exec_inspect(self.exec_id).get("Pid") or -1)
+        return self._shell_pid
+
+    def read_fileno(self) -> int:
+        return self._sock.fileno()
+
+    def write_fileno(self) -> int:
+        return self._sock.fileno()
+
+    def read(self) -> bytes | None:
+        try:
+            data = self._sock.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return b""
+        except OSError:
+            return None
+        if not data:
+            return None
+        buf = self._buf + data
+        out, pos = [], 0
+        while len(buf) - pos >= 8:
+            size = struct.unpack(">I", buf[pos + 4:pos + 8])[0]
+            if len(buf) - pos - 8 < size:
+                break
+            out.append(buf[pos + 8:pos + 8 + size])
+            pos += 8 + size
+        self._buf = buf[pos:]
+        return b"".join(out)
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+
+    def alive(self) -> bool:
+        try:
+            return bool(self._client.api.exec_inspect(self.exec_id).get("Running"))
+        except Exception:
+            return False
+
+    def command_pids(self, since: int) -> list[int]:
+        return [p.pid for p in self._sandbox.members()
+                if p.pid != self.shell_pid and p.start >= since]
+
+    def signal_shell(self, sig: int) -> None:
+        if self._sandbox.sees_processes and self.shell_pid > 0:
+            procs.send([self.shell_pid], sig)
+
+    def kill(self) -> None:
+        self._sandbox.kill_agent_processes()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+
+class DockerSandbox(Sandbox):
+    """One container per episode; see the module docstring."""
+
+    name = "docker"
+
+    def __init__(self, config: SandboxConfig, client=None):
+        self.config = config
+        self._agent = identity.agent()
+        self._evaluator = identity.evaluator()
+        self.agent_uid = self._agent.uid
+        self.evaluator_uid = self._evaluator.uid
+        self.client = client
+        self.container = None
+        self.image: str | None = None
+        self.sees_processes = False  # the engine runs on this host: its /proc shows them
+        self._namespace: int | None = None
+        self._init_pid = -1
+        self._shell: Shell | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        import docker
+
+        if self.client is None:
+            reason = probe()
+            if reason:
+                raise SandboxError(f"the docker backend is unavailable: {reason}")
+            self.client = docker.from_env()
+        self.image = self.config.image or images.ensure_base_image(self.client)
+        workspace = Path(self.config.workspace).resolve()
+        workspace.mkdir(parents=True, exist_ok=True)
+        for path in [workspace] + [Path(m.source) for m in self.config.mounts if m.writable]:
+            identity.chown_tree(path, self._agent.uid, self._agent.gid)
+        mounts = [Mount(workspace, self.config.workspace_target, writable=True),
+                  *self.config.mounts]
+        tmpfs = {self._agent.home: f"rw,nosuid,nodev,uid={self._agent.uid},"
+                                   f"gid={self._agent.gid},mode=700"}
+        self.container = self._create(["sleep", "infinity"], mounts, tmpfs=tmpfs, user="0:0",
+                                      network=self.config.network, role="agent",
+                                      workdir=self.config.workspace_target, env={})
+        self.container.start()
+        self.container.reload()
+        self._init_pid = int(self.container.attrs["State"]["Pid"] or -1)
+        self._namespace = procs.pid_namespace(self._init_pid) if self._init_pid > 0 else None
+        self.sees_processes = self._namespace is not None
+        self._shell = Shell(self._launch_shell)
+        try:
+            self._shell.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def run(self, command: str, timeout: float) -> CommandResult:
+        if self._shell is None:
+            raise SandboxError("the sandbox is not started; call start() or use it as a context "
+                               "manager")
+        return self._shell.run(command, timeout)
+
+    def run_isolated(self, argv: list[str], *, cwd: str, mounts: list[Mount],
+                     env: dict[str, str], timeout: float) -> CommandResult:
+        """A separate container as the evaluator uid: workspace read-only, no network."""
+        import requests
+
+        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        user = f"{self._evaluator.uid}:{self._evaluator.gid}"
+        container = self._create(list(argv), [workspace, *mounts], tmpfs={}, user=user,
+                                 network=False, role="evaluator", workdir=cwd,
+                                 env={"HOME": "/tmp", "USER": self._evaluator.name, **env})
+        timed_out, code = False, None
+        started = time.perf_counter()
+        try:
+            container.start()
+            try:
+                code = container.wait(timeout=timeout)["StatusCode"]
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                timed_out = True
+                container.kill()
+            out, err = OutputCapture(4 << 20), OutputCapture(4 << 20)
+            out.add(container.logs(stdout=True, stderr=False))
+            err.add(container.logs(stdout=False, stderr=True))
+        finally:
+            container.remove(force=True)
+        stdout, dropped_out = out.text()
+        stderr, dropped_err = err.text()
+        return CommandResult(output=stdout, exit_code=code, duration=time.perf_counter() - started,
+                             timed_out=timed_out,
+                             truncated_bytes=dropped_out + dropped_err, stderr=stderr)
+
+    def host_pids(self) -> list[int]:
+        return [p.pid for p in self.members()]
+
+    def close(self) -> None:
+        if self._shell is not None:
+            self._shell.close()
+            self._shell = None
+        if self.container is not None:
+            try:
+                self.container.remove(force=True)
+            except Exception as exc:
+                import docker
+
+                if not isinstance(exc, docker.errors.NotFound):
+                    raise
+            self.container = None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _create(self, command: list[str], mounts: list[Mount], *, tmpfs: dict[str, str],
+                user: str, network: bool, role: str, workdir: str, env: dict[str, str]):
+        import docker
+
+        limits = self.config.limits
+        tmp_opts = "rw,nosuid,nodev,mode=1777"
+        if limits.disk_mb:
+            tmp_opts += f",size={limits.disk_mb}m"
+        ulimits = [docker.types.Ulimit(name="core", soft=0, hard=0)]
+        if limits.file_size_mb:
+            size = limits.file_size_mb * 1024 * 1024
+            ulimits.append(docker.types.Ulimit(name="fsize", soft=size, hard=size))
+        if limits.cpu_seconds:
+            ulimits.append(docker.types.Ulimit(name="cpu", soft=limits.cpu_seconds,
+                                               hard=limits.cpu_seconds))
+        options = dict(
+            image=self.image, command=command, user=user, working_dir=workdir,
+            environment=env, hostname="mlgym", init=True, read_only=True,
+            network_mode=None if network else "none", tmpfs={"/tmp": tmp_opts, **tmpfs},
+            mounts=[docker.types.Mount(m.target, str(Path(m.source).resolve()), type="bind",
+                                       read_only=not m.writable) for m in mounts],
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], ulimits=ulimits,
+            pids_limit=limits.processes or None, labels={LABEL: role},
+        )
+        if limits.memory_mb:
+            options["mem_limit"] = f"{limits.memory_mb}m"
+            options["memswap_limit"] = f"{limits.memory_mb}m"
+        if limits.cpus:
+            options["nano_cpus"] = int(limits.cpus * 1e9)
+        if self.config.gpus > 0 and role == "agent":
+            options["device_requests"] = [docker.types.DeviceRequest(
+                count=self.config.gpus, capabilities=[["gpu"]])]
+        try:
+            return self.client.containers.create(**options)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(f"docker image {self.image!r} not found: build it with "
+                               "mlgym.sandbox.images (nothing can be pulled)") from None
+
+    def _launch_shell(self) -> DockerShellProcess:
+        image_env = self.client.images.get(self.image).attrs["Config"].get("Env") or []
+        base_path = next((e[5:] for e in image_env if e.startswith("PATH=")), "/usr/bin:/bin")
+        env = {"PATH": ":".join([*self.config.path_prepend, base_path]),
+               "HOME": self._agent.home, "USER": self._agent.name, "LOGNAME": self._agent.name,
+               "SHELL": "/bin/bash", "LANG": "C.UTF-8", "TERM": "dumb", **self.config.env}
+        exec_id = self.client.api.exec_create(
+            # one stream keeps the order of stdout and stderr (docker frames them separately)
+            self.container.id, ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *BASH_ARGV], stdin=True, stdout=True, stderr=True, tty=False,
+            user=f"{self._agent.uid}:{self._agent.gid}", workdir=self.config.workspace_target,
+            environment=[f"{k}={v}" for k, v in env.items()])["Id"]
+        sock = self.client.api.exec_start(exec_id, socket=True)
+        return DockerShellProcess(self, exec_id, sock)
+
+    def members(self) -> list[procs.Proc]:
+        """The agent's processes in the container, as host pids (the root-owned init and its
+        ``sleep infinity`` are not among them); empty if the engine is not on this host."""
+        if not self.sees_processes or self._namespace is None:
+            return []
+        return [p for p in procs.in_namespace(self._namespace) if p.uid == self._agent.uid]
+
+    def kill_agent_processes(self) -> None:
+        """Kill every process of the agent in the container (the shell included)."""
+        if self.sees_processes:
+            for _ in range(20):
+                pids = [p.pid for p in self.members()]
+                if not pids:
+                    return
+                procs.send(pids, signal.SIGKILL)
+                procs.wait_gone(pids, timeout=0.5)
+        elif self.container is not None:
+            self.container.exec_run(["kill", "-KILL", "-1"],
+                                    user=f"{self._agent.uid}:{self._agent.gid}")
