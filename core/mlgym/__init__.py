@@ -36,3 +36,9 @@ __all__ = [
     "get_registry",
     "hookimpl",
 ]
+
+# every installed task becomes `gymnasium.make("mlgym/<task-id>")`, registered lazily when
+# gymnasium is imported so that `mlgym --help` stays fast
+from mlgym.registration import register_when_gymnasium_loads  # noqa: E402
+
+register_when_gymnasium_loads()

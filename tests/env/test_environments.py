@@ -1,0 +1,103 @@
+"""Task Python environments: built once per requirement list, usable by the sandbox users,
+extended by the agent only inside its own workspace."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from mlgym.environments import (
+    MARKER,
+    EnvironmentBuildError,
+    base_python,
+    ensure_environment,
+    environment_key,
+)
+from mlgym.errors import ConfigError
+
+
+def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1",
+               body: str = "VALUE = 42\n") -> Path:
+    """A minimal pure-Python wheel, written by hand (no build tools, no network)."""
+    info = f"{name}-{version}.dist-info"
+    files = {f"{name}/__init__.py": body,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: mlgym-tests\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    os.chmod(wheel, 0o644)
+    return wheel
+
+
+def test_environment_is_built_once_with_the_requirements(tmp_path):
+    wheel = make_wheel(tmp_path / "wheels")
+    requirements = [f"tinypkg @ file://{wheel}"]
+    root = tmp_path / "envs"
+    folder = ensure_environment(requirements, root=root)
+    out = subprocess.run([folder / "bin" / "python", "-c", "import tinypkg; print(tinypkg.VALUE)"],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "42", out.stderr
+    marker = (folder / MARKER).stat().st_mtime_ns
+    assert ensure_environment(requirements, root=root) == folder
+    assert (folder / MARKER).stat().st_mtime_ns == marker  # not rebuilt
+    for base, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(base) / name
+            if not path.is_symlink():
+                assert path.stat().st_mode & 0o004, f"{path} is not readable by other users"
+    other = ensure_environment([], root=root)
+    assert other != folder and environment_key([], base_python()) == other.name
+
+
+def test_a_failed_build_says_why_and_leaves_nothing(tmp_path):
+    root = tmp_path / "envs"
+    with pytest.raises(EnvironmentBuildError, match="environment.requirements") as info:
+        ensure_environment(["nopkg @ file:///nonexistent/nopkg-1.0-py3-none-any.whl"], root=root)
+    assert "nonexistent" in str(info.value)
+    assert [p.name for p in root.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_base_python_must_be_usable_by_the_sandbox_users(monkeypatch):
+    monkeypatch.setenv("MLGYM_PYTHON", "/usr/bin/python3")
+    assert base_python() == Path("/usr/bin/python3")
+    monkeypatch.setenv("MLGYM_PYTHON", "/nonexistent/python3")
+    with pytest.raises(ConfigError, match="MLGYM_PYTHON='/nonexistent/python3'"):
+        base_python()
+    interpreter = Path(sys.executable).resolve()
+    if any(not p.stat().st_mode & 0o001 for p in interpreter.parents):  # e.g. a pyenv in /root
+        monkeypatch.setenv("MLGYM_PYTHON", str(interpreter))
+        with pytest.raises(ConfigError, match="every user"):
+            base_python()
+
+
+def test_agent_pip_install_stays_in_the_workspace(backend, make_env, task_variant, tmp_path):
+    probe = ("import importlib.util, json\n"
+             "seen = importlib.util.find_spec('tinypkg') is not None\n"
+             "print(json.dumps({'accuracy': float(seen), 'errors': 0}))\n")
+    env = make_env(task_variant(probe), backend=backend)
+    env.reset()
+    wheel = make_wheel(tmp_path / "wheels")
+    (env._workspace.workspace / wheel.name).write_bytes(wheel.read_bytes())
+    obs = env.step(f"pip install --no-index {wheel.name}")[0]
+    assert "Successfully installed tinypkg-0.1" in obs
+    obs = env.step("python3 -c 'import tinypkg; print(tinypkg.VALUE, tinypkg.__file__)'")[0]
+    value, where = obs.split()
+    assert value == "42" and "/workspace/.local/lib/" in where
+    assert env.step("validate")[4]["scores"]["accuracy"] == 0.0  # the evaluator does not see it
+    if env._prepared[1] is not None:  # the shared task environment is untouched
+        assert not list(env._prepared[1].glob("lib/python3*/site-packages/tinypkg"))

@@ -1,0 +1,175 @@
+"""validate and submit: the evaluator protocol, failed evaluations, protocols, reward."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from mlgym.evaluation import EvaluatorOutputError, improvement_reward, parse_scores
+from mlgym.tasks import Metric
+
+
+def set_threshold(env, value: int) -> None:
+    out = env.step(f"sed -i 's/^THRESHOLD = .*/THRESHOLD = {value}/' predict.py && "
+                   "python3 predict.py")[0]
+    assert f"threshold {value}" in out
+
+
+# -- the evaluator's output -----------------------------------------------------------------
+
+
+def test_parse_scores_keeps_declared_metrics(fixture_task):
+    assert parse_scores('noise\n{"accuracy": 0.5, "errors": 4, "extra": 1}\n', fixture_task) \
+        == {"accuracy": 0.5, "errors": 4.0}
+    assert parse_scores('{"accuracy": 1}', fixture_task) == {"accuracy": 1.0}
+
+
+@pytest.mark.parametrize("output, message", [
+    ("", "not a JSON object"),
+    ('{"accuracy": 0.5}\nscored', "not a JSON object"),
+    ("[0.5]", "not a JSON object"),
+    ('{"errors": 1}', "lacks the primary metric 'accuracy'"),
+    ('{"accuracy": "high"}', "'accuracy' is 'high', not a number"),
+    ('{"accuracy": true}', "not a number"),
+    ('{"accuracy": NaN}', "not a finite number"),
+    ('{"accuracy": 0.5, "errors": Infinity}', "'errors' is inf, not a finite number"),
+])
+def test_parse_scores_rejects(fixture_task, output, message):
+    with pytest.raises(EvaluatorOutputError, match=message):
+        parse_scores(output, fixture_task)
+
+
+def test_improvement_reward_formula():
+    up, down = Metric("acc", "maximize", True), Metric("loss", "minimize", True)
+    assert improvement_reward(up, 0.95, 0.925, 0.925) == pytest.approx(0.025 / 0.925)
+    assert improvement_reward(up, 0.90, 0.925, 0.925) == 0.0  # worse: no reward
+    assert improvement_reward(down, 1.0, 2.0, 4.0) == pytest.approx(0.25)
+    assert improvement_reward(down, 3.0, 2.0, 4.0) == 0.0
+    assert improvement_reward(up, 0.3, 0.1, 0.0) == pytest.approx(0.2)  # baseline 0: not scaled
+    assert improvement_reward(up, 0.3, 0.1, -0.5) == pytest.approx(0.4)  # |baseline|
+    assert improvement_reward(up, 0.3, None, None) == 0.0  # first score without a baseline
+
+
+# -- evaluations in an episode ----------------------------------------------------------------
+
+
+def test_validate_and_submit_score_the_workspace(backend, make_env):
+    env = make_env(backend=backend)
+    env.reset(seed=5)
+    obs, reward, terminated, truncated, info = env.step("validate")
+    assert "FAILED" in obs and "predictions.csv not found" in obs
+    assert info["evaluation"] == {"step": 1, "action": "validate", "split": "test", "ok": False,
+                                  "scores": None, "error": info["evaluation"]["error"],
+                                  "time": info["evaluation"]["time"]}
+    assert "exit code 1" in info["evaluation"]["error"] and reward == 0.0
+    env.step("python3 predict.py")
+    obs, reward, terminated, truncated, info = env.step("validate")
+    assert info["scores"] == {"accuracy": 0.925, "errors": 3.0} and reward == 0.0
+    assert "0.925" in obs and "baseline" in obs and "best so far" in obs
+    assert not terminated and not truncated
+    set_threshold(env, 37)
+    obs, reward, terminated, truncated, info = env.step("submit")
+    assert terminated and not truncated and info["exit_reason"] == "submitted"
+    assert info["scores"] == {"accuracy": 1.0, "errors": 0.0}
+    assert reward == pytest.approx((1.0 - 0.925) / 0.925)
+    record = env.result_record()
+    assert [(e["action"], e["split"], e["ok"]) for e in record["evaluations"]] == \
+        [("validate", "test", False), ("validate", "test", True), ("submit", "test", True)]
+    assert record["submission"]["scores"]["accuracy"] == 1.0
+    assert record["exit_reason"] == "submitted" and record["steps"] == 5
+    assert record["seed"] == 5 and record["backend"] == backend
+
+
+def test_failed_submit_does_not_end_the_episode(make_env):
+    env = make_env(backend="local")
+    env.reset()
+    obs, reward, terminated, truncated, info = env.step("submit")
+    assert "Nothing was submitted" in obs and not terminated and not truncated
+    assert info["evaluation"]["action"] == "submit" and not info["evaluation"]["ok"]
+
+
+def test_strict_protocol_keeps_test_for_submit(make_env):
+    env = make_env(backend="local", protocol="strict")
+    env.reset()
+    env.step("python3 predict.py")
+    obs, *_, info = env.step("validate")
+    assert "dev split" in obs and info["scores"] == {"accuracy": 0.9, "errors": 2.0}
+    *_, info = env.step("submit")
+    assert info["evaluation"]["split"] == "test" and info["scores"]["accuracy"] == 0.925
+    assert [e["split"] for e in info["evaluations"]] == ["dev", "test"]
+
+
+def test_reward_is_improvement_over_best_so_far(make_env):
+    env = make_env(backend="local")
+    env.reset()
+    rewards = []
+    for threshold in (50, 45, 60, 38, 37):
+        set_threshold(env, threshold)
+        rewards.append(env.step("validate")[1])
+    assert rewards == pytest.approx([0.0, 0.025 / 0.925, 0.0, 0.025 / 0.925, 0.025 / 0.925])
+    assert sum(rewards) == pytest.approx((1.0 - 0.925) / 0.925)
+    info = env.step("ls")[4]
+    assert info["best_score"] == 1.0 and info["best_scores"] == {"accuracy": 1.0, "errors": 0.0}
+    assert env.step("ls")[1] == 0.0
+
+
+def test_evaluator_gets_the_protocol_variables(backend, make_env, task_variant):
+    task = task_variant(source=(
+        "import json, os\n"
+        "ws = os.environ['MLGYM_WORKSPACE']\n"
+        "ok = os.path.isfile(os.path.join(ws, 'predict.py'))\n"
+        "data = os.listdir(os.path.join(os.environ['MLGYM_DATA_DIR'], 'fixture-numbers'))\n"
+        "hidden = os.listdir(os.environ['MLGYM_HIDDEN_DIR'])\n"
+        "print(os.environ['MLGYM_SPLIT'], data, hidden, os.getcwd(), os.getuid())\n"
+        "print(json.dumps({'accuracy': int(os.environ['MLGYM_SEED']), 'errors': int(ok)}))\n"))
+    env = make_env(task, backend=backend, protocol="strict")
+    env.reset(seed=17)
+    evaluation = env.step("validate")[4]["evaluation"]
+    assert evaluation["ok"], env.evaluations[-1].stderr
+    assert evaluation["scores"] == {"accuracy": 17.0, "errors": 1.0}
+    stdout = env.evaluations[-1].output
+    assert stdout.startswith("dev ['numbers.csv'") and "['labels.csv']" in stdout
+    assert "/mlgym/evaluator" in stdout or backend == "local"
+    if backend != "local":
+        assert stdout.split("\n")[0].split()[-1] == "61001"  # not the agent's uid
+    env.reset(seed=4)
+    assert env.step("submit")[4]["scores"]["accuracy"] == 4.0
+
+
+BROKEN_EVALUATORS = {
+    "crash": ("import sys\nsys.stderr.write('boom: the evaluator broke\\n')\nsys.exit(3)\n",
+              "exit code 3", "boom: the evaluator broke"),
+    "malformed": ("print('accuracy is high')\n", "not a JSON object", "accuracy is high"),
+    "nan": ("print('{\"accuracy\": NaN}')\n", "not a finite number", None),
+    "missing-primary": ("print('{\"errors\": 0}')\n", "lacks the primary metric", None),
+    "not-a-number": ("print('{\"accuracy\": [1]}')\n", "not a number", None),
+    "timeout": ("import time\ntime.sleep(60)\n", "time limit of 2 s", None),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_EVALUATORS))
+def test_broken_evaluator_is_a_failed_evaluation(backend, make_env, task_variant, kind):
+    source, error, shown = BROKEN_EVALUATORS[kind]
+    env = make_env(task_variant(source, evaluator={"timeout": 2}), backend=backend)
+    env.reset()
+    obs, reward, terminated, truncated, info = env.step("validate")
+    assert error in info["evaluation"]["error"] and error in obs
+    assert shown is None or shown in obs
+    assert info["evaluation"]["ok"] is False and info["scores"] is None and reward == 0.0
+    assert env.step("echo alive")[0] == "alive"
+    assert not math.isnan(reward)
+
+
+def test_result_record_fits_the_result_schema(make_env):
+    import jsonschema
+    from mlgym.config import load_schema
+
+    env = make_env(backend="local", max_steps=3)
+    env.reset()
+    env.step("validate")
+    env.step("python3 predict.py")
+    env.step("ls")
+    record = env.result_record()
+    assert record["exit_reason"] == "max_steps" and record["submission"]["action"] == "auto_submit"
+    record.update(method="scripted", agent="scripted", model=None, trajectory="trajectory.json")
+    jsonschema.validate(record, load_schema("result"))
