@@ -94,7 +94,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
     def __init__(self, task: str | TaskSpec, backend: str | None = None, protocol: str = "mlgym",
                  max_steps: int | None = None, time_limit: float | None = None,
                  cost_limit: float | None = None, tools: Sequence[str] = (),
-                 seed: int | None = None, render_mode: str | None = None,
+                 seed: int | None = None, eval_seed: int | None = None,
+                 render_mode: str | None = None,
                  observation_limit: int = 20_000, action_limit: int = 100_000,
                  network: bool = False, gpus: int | None = None, limits: Limits | None = None,
                  disk_quota: bool | None = None, service_config: dict | None = None):
@@ -127,6 +128,9 @@ class MLGymEnv(gymnasium.Env[str, str]):
         self.limits = limits or _task_limits(self.task)
         self.disk_quota = disk_quota
         self.seed_value = self.task.seed if seed is None else int(seed)
+        # the evaluation seed is the task's, whatever the episode seed, so that every episode
+        # (and the baseline figure in task.yaml) is scored on the same draws
+        self.eval_seed = self.task.seed if eval_seed is None else int(eval_seed)
         charset = text_charset()
         self.action_space = spaces.Text(action_limit, min_length=0, charset=charset)
         self.observation_space = spaces.Text(observation_limit, min_length=0, charset=charset)
@@ -372,7 +376,7 @@ class MLGymEnv(gymnasium.Env[str, str]):
         split = self.splits["validate" if action == "validate" else "submit"]
         evaluation = evaluate(self._sandbox, self.task, self._workspace.evaluator_setup(),
                               step=self._steps, action=action, split=split,
-                              seed=self.seed_value, episode_start=self._started)
+                              seed=self.eval_seed, episode_start=self._started)
         self.evaluations.append(evaluation)
         self._step_info["evaluation"] = evaluation.record()
         if not evaluation.ok:

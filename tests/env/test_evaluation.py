@@ -122,8 +122,8 @@ def test_evaluator_gets_the_protocol_variables(backend, make_env, task_variant):
         "hidden = os.listdir(os.environ['MLGYM_HIDDEN_DIR'])\n"
         "print(os.environ['MLGYM_SPLIT'], data, hidden, os.getcwd(), os.getuid())\n"
         "print(json.dumps({'accuracy': int(os.environ['MLGYM_SEED']), 'errors': int(ok)}))\n"))
-    env = make_env(task, backend=backend, protocol="strict")
-    env.reset(seed=17)
+    env = make_env(task, backend=backend, protocol="strict", eval_seed=17)
+    env.reset(seed=3)
     evaluation = env.step("validate")[4]["evaluation"]
     assert evaluation["ok"], env.evaluations[-1].stderr
     assert evaluation["scores"] == {"accuracy": 17.0, "errors": 1.0}
@@ -132,8 +132,8 @@ def test_evaluator_gets_the_protocol_variables(backend, make_env, task_variant):
     assert "/mlgym/evaluator" in stdout or backend == "local"
     if backend != "local":
         assert stdout.split("\n")[0].split()[-1] == "61001"  # not the agent's uid
-    env.reset(seed=4)
-    assert env.step("submit")[4]["scores"]["accuracy"] == 4.0
+    env.reset(seed=4)  # the episode seed does not move the evaluation's draws
+    assert env.step("submit")[4]["scores"]["accuracy"] == 17.0
 
 
 BROKEN_EVALUATORS = {
