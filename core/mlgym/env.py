@@ -90,6 +90,22 @@ class MLGymEnv(gymnasium.Env[str, str]):
     """A research task as a Gymnasium environment; see the module docstring."""
 
     metadata = {"render_modes": ["human", "ansi"]}
+    action_space: spaces.Text
+    observation_space: spaces.Text
+    # episode state, set by _reset_episode_state
+    _steps: int
+    _cost: float
+    _tokens: dict[str, int]
+    _action_kinds: list[str]
+    _best: Evaluation | None
+    _exit_reason: str | None
+    _terminated: bool
+    _truncated: bool
+    _over: bool
+    _started: float | None
+    _state: dict[str, Any]
+    _step_info: dict[str, Any]
+    _last_obs: str
 
     def __init__(self, task: str | TaskSpec, backend: str | None = None, protocol: str = "mlgym",
                  max_steps: int | None = None, time_limit: float | None = None,
@@ -115,7 +131,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
             raise ConfigError(f"render_mode={render_mode!r}; use one of "
                               f"{self.metadata['render_modes']} or None")
         self.render_mode = render_mode
-        self.max_steps = _positive("max_steps", max_steps, self.task.max_steps)
+        steps = _positive("max_steps", max_steps, self.task.max_steps)
+        self.max_steps = int(steps) if steps is not None else None
         self.time_limit = _positive("time_limit", time_limit, self.task.time_limit)
         self.cost_limit = _positive("cost_limit", cost_limit, None)
         self.bundles = [registry.get("tools", t) for t in tools]
@@ -258,13 +275,13 @@ class MLGymEnv(gymnasium.Env[str, str]):
         self._steps = 0
         self._cost = 0.0
         self._tokens = {"input": 0, "output": 0}
-        self._action_kinds: list[str] = []
-        self._best: Evaluation | None = None
-        self._exit_reason: str | None = None
+        self._action_kinds = []
+        self._best = None
+        self._exit_reason = None
         self._terminated = self._truncated = self._over = False
-        self._started: float | None = None
-        self._state: dict = {}
-        self._step_info: dict = {}
+        self._started = None
+        self._state = {}
+        self._step_info = {}
         self._last_obs = ""
 
     def _prepare(self) -> tuple[dict, Any, str | None]:

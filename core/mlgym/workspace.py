@@ -248,7 +248,7 @@ class Workspace:
 
 def _size(path: Path) -> str:
     try:
-        size = path.stat().st_size
+        size: float = path.stat().st_size
     except OSError:
         return "?"
     for unit in ("bytes", "KiB", "MiB", "GiB"):

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlgym.config import available_schemas, load_schema, load_yaml, validate_data
 from mlgym.errors import ConfigError
@@ -135,7 +136,7 @@ def cmd_doctor(args) -> int:
             backends[name] = entry.value.probe()
         except Exception as exc:  # a broken probe is itself a finding
             backends[name] = f"probe failed: {exc!r}"
-    report = {
+    report: dict[str, Any] = {
         "mlgym_core": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
