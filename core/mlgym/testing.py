@@ -1,4 +1,6 @@
-"""A scripted model: pre-written replies instead of an LLM, for tests, docs and demos.
+"""Aids for tests: a scripted model in place of an LLM, and a task's evaluator run by hand.
+
+**The scripted model** gives pre-written replies instead of an LLM, for tests, docs and demos.
 
 It goes through the same budgets and bookkeeping as a real model, so an episode driven by it
 exercises everything but the network::
@@ -18,18 +20,39 @@ is a string (the model's text) or a mapping with any of:
 ``error``
     ``rate_limit`` or ``server_error`` (a failure worth retrying), ``context_window``, or
     ``fatal`` -- the call fails instead of answering.
+
+**The evaluator run** (:func:`run_evaluator`) is for a task package's own tests: it runs the
+task's evaluator once as a plain subprocess, with the variables of the evaluator protocol
+(``docs/CONTRACTS.md``) set, and reads its scores as an episode would::
+
+    run = run_evaluator("prisoners-dilemma")                    # the starter code, split test
+    assert run.score() == pytest.approx(task.baseline["score"])
+    run = run_evaluator(task, {"strategy.py": "def row_strategy(history):\\n    return 2\\n"})
+    assert "returned 2" in run.failure()
+
+:func:`evaluator_module` imports one module of the evaluator folder into the test's process, so
+its parts (a payoff, an opponent) can be unit-tested directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mlgym.agents import ContextWindowExceeded, ModelError
 from mlgym.config import load_yaml
 from mlgym.errors import ConfigError
+from mlgym.evaluation import EvaluatorOutputError, parse_scores
 from mlgym.models import CostBudget, Model, ModelConfig, ModelReply, Price, TransientModelError
+from mlgym.tasks import TaskSpec, load_task
 
 Reply = str | dict | Callable[[list[dict]], Any]
 _ERRORS = ("rate_limit", "server_error", "context_window", "fatal")
@@ -102,3 +125,190 @@ def _check(entry: Any, where: str) -> None:
     if entry.get("error") not in (None, *_ERRORS):
         raise ConfigError(f"scripted model, {where}: error {entry['error']!r} is not one of "
                           f"{', '.join(_ERRORS)}")
+
+
+# -- a task's evaluator, run as a package's tests run it ------------------------------------------
+
+_PYTHON_NAMES = ("python", "python3")  # in an evaluator command: the interpreter running the tests
+
+
+@dataclass(frozen=True)
+class EvaluatorRun:
+    """One run of a task's evaluator: its exit code and output, and the scores MLGym reads."""
+
+    scores: dict[str, float] | None  # the declared metrics; None when the evaluation failed
+    returncode: int
+    stdout: str
+    stderr: str
+    error: str | None = None  # why the evaluation failed, as an episode would record it
+    primary: str = field(default="", repr=False)  # the task's primary metric
+
+    @property
+    def ok(self) -> bool:
+        """Whether the evaluation succeeded: exit code 0 and a last line of valid metrics."""
+        return self.error is None
+
+    def score(self, metric: str | None = None) -> float:
+        """The value of ``metric`` (default: the primary one).
+
+        Raises AssertionError, quoting the evaluator's error output, when the evaluation failed.
+        """
+        if self.scores is None:
+            raise AssertionError(f"{self.error}; its stderr ends:\n{_tail(self.stderr)}")
+        return self.scores[metric or self.primary]
+
+    def failure(self) -> str:
+        """The last line the failed evaluator wrote to stderr: what the agent reads last.
+
+        Raises AssertionError when the evaluation succeeded.
+        """
+        if self.ok:
+            raise AssertionError(f"the evaluation succeeded with scores {self.scores}")
+        lines = self.stderr.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+def run_evaluator(task: str | TaskSpec | Path,
+                  workspace: Path | Mapping[str, str | bytes] | None = None, *,
+                  split: str = "test", seed: int | None = None, hidden: bool | Path = True,
+                  data_dir: Path | None = None) -> EvaluatorRun:
+    """Run ``task``'s evaluator once, the way an episode does but without a sandbox.
+
+    ``task`` is a task id (looked up among the installed plugins), a :class:`TaskSpec`, or the
+    path of a ``task.yaml`` (or of the folder holding it). The evaluator runs as a subprocess of
+    this interpreter's environment in its own folder, ``python`` in its command meaning this
+    interpreter, with the protocol's variables set:
+
+    - ``MLGYM_WORKSPACE``: ``workspace`` -- a folder, a mapping of file names to contents for a
+      fresh temporary workspace holding exactly those files, or None for the task's starter code;
+    - ``MLGYM_SPLIT`` and ``MLGYM_SEED``: ``split`` and ``seed`` (default: the task's seed);
+    - ``MLGYM_HIDDEN_DIR``: the task's hidden data (``hidden=True``; an empty folder if it has
+      none), another folder, or unset (``hidden=False``, as when someone runs it by hand);
+    - ``MLGYM_DATA_DIR``: ``data_dir``, by default the folder of the task's datasets
+      (materialised as an episode would) or an empty one.
+
+    The scores are read as an episode reads them (:func:`mlgym.evaluation.parse_scores`). An
+    evaluator that outlives the task's ``evaluator.timeout`` raises
+    :class:`subprocess.TimeoutExpired`.
+    """
+    spec = _task_spec(task)
+    if spec.evaluator_dir is None:
+        raise ConfigError(f"task {spec.id!r} declares no evaluator.path; nothing to run")
+    with tempfile.TemporaryDirectory(prefix="mlgym-evaluator-run-") as tmp:
+        scratch = Path(tmp)
+        env = {**os.environ, "MLGYM_SPLIT": split,
+               "MLGYM_SEED": str(spec.seed if seed is None else seed),
+               "MLGYM_WORKSPACE": str(_workspace(spec, workspace, scratch / "workspace")),
+               "MLGYM_DATA_DIR": str(data_dir or _data_dir(spec, scratch / "data"))}
+        env.pop("MLGYM_HIDDEN_DIR", None)
+        if hidden is True:
+            env["MLGYM_HIDDEN_DIR"] = str(spec.hidden_dir or _empty(scratch / "hidden"))
+        elif hidden is not False:
+            env["MLGYM_HIDDEN_DIR"] = str(hidden)
+        command = [sys.executable if part in _PYTHON_NAMES else part
+                   for part in spec.evaluator_command]
+        done = subprocess.run(command, cwd=spec.evaluator_dir, env=env, capture_output=True,
+                              text=True, timeout=spec.evaluator_timeout)
+    scores, error = None, None
+    if done.returncode != 0:
+        error = f"the evaluator failed with exit code {done.returncode}"
+    else:
+        try:
+            scores = parse_scores(done.stdout, spec)
+        except EvaluatorOutputError as exc:
+            error = str(exc)
+    return EvaluatorRun(scores, done.returncode, done.stdout, done.stderr, error,
+                        spec.primary_metric.name)
+
+
+def evaluator_module(task: str | TaskSpec | Path, name: str) -> ModuleType:
+    """The evaluator's module ``name`` (``<evaluator folder>/<name>.py``), imported here.
+
+    For unit tests of an evaluator's parts (a payoff, an opponent) without a subprocess. The
+    module's own imports of its neighbours resolve in the evaluator folder, as they do when the
+    evaluator runs; afterwards neither it nor they stay in ``sys.modules``, so evaluators of
+    different tasks with modules of the same name do not meet.
+    """
+    spec = _task_spec(task)
+    folder = spec.evaluator_dir
+    if folder is None or not (folder / f"{name}.py").is_file():
+        raise ConfigError(f"task {spec.id!r}: no {name}.py in its evaluator folder ({folder})")
+    qualified = f"mlgym_evaluator_{spec.id}_{name}".replace("-", "_")
+    found = importlib.util.spec_from_file_location(qualified, folder / f"{name}.py")
+    module = importlib.util.module_from_spec(found)
+    neighbours = {p.stem for p in folder.glob("*.py")}
+    shadowed = {key: sys.modules.pop(key) for key in list(sys.modules) if key in neighbours}
+    before, saved_path = set(sys.modules), list(sys.path)
+    sys.modules[qualified] = module  # while it runs, as a regular import has it
+    sys.path.insert(0, str(folder))
+    try:
+        found.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved_path
+        for key in set(sys.modules) - before:  # the neighbours it imported, and itself
+            origin = getattr(sys.modules[key], "__file__", None) or ""
+            if key == qualified or Path(origin).parent == folder:
+                del sys.modules[key]
+        sys.modules.update(shadowed)
+    return module
+
+
+def _task_spec(task: str | TaskSpec | Path) -> TaskSpec:
+    if isinstance(task, TaskSpec):
+        return task
+    if isinstance(task, str):
+        from mlgym.plugins import get_registry
+
+        return get_registry().task(task)
+    path = Path(task)
+    if path.is_dir():
+        path = path / "task.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{task}: no task.yaml there; pass a task id, a TaskSpec, or the path "
+                          "of a task.yaml (or of the folder holding it)")
+    return load_task(path)
+
+
+def _workspace(spec: TaskSpec, workspace: Path | Mapping[str, str | bytes] | None,
+               fresh: Path) -> Path:
+    if workspace is None:
+        if spec.starter_dir is None:
+            raise ConfigError(f"task {spec.id!r} has no starter_code; pass a workspace")
+        return spec.starter_dir
+    if not isinstance(workspace, Mapping):
+        return Path(workspace)
+    fresh.mkdir()
+    for name, content in workspace.items():
+        target = fresh / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    return fresh
+
+
+def _data_dir(spec: TaskSpec, fresh: Path) -> Path:
+    if not spec.datasets:
+        return _empty(fresh)
+    from mlgym.datasets import materialise
+    from mlgym.plugins import get_registry
+
+    registry = get_registry()
+    folders = {ds: materialise(registry.get("datasets", ds)) for ds, _ in spec.datasets}
+    parents = {folder.parent for folder in folders.values()}
+    if len(parents) == 1 and all(folder.name == ds for ds, folder in folders.items()):
+        return parents.pop()  # the usual case: side by side in the cache, named by id
+    fresh.mkdir()
+    for ds, folder in folders.items():
+        (fresh / ds).symlink_to(folder, target_is_directory=True)
+    return fresh
+
+
+def _empty(folder: Path) -> Path:
+    folder.mkdir()
+    return folder
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])

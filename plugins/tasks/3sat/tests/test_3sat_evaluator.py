@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from mlgym_task_3sat.scripts import generate_instances as gen
+
 from mlgym.cli import main as mlgym_main
 from mlgym.plugins import get_registry
-from mlgym_task_3sat.scripts import generate_instances as gen
+from mlgym.testing import EvaluatorRun, run_evaluator
 
 TASK_ID = "3sat"
 
@@ -51,22 +52,12 @@ def workspace_with(tmp_path: Path, heuristic: str | None, **extra: str) -> Path:
     return workspace
 
 
-def run_evaluator(task, workspace: Path, hidden: Path, split: str = "test",
-                  seed: int = 0) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLGYM_WORKSPACE": str(workspace), "MLGYM_HIDDEN_DIR": str(hidden),
-           "MLGYM_DATA_DIR": str(workspace.parent), "MLGYM_SPLIT": split,
-           "MLGYM_SEED": str(seed)}
-    command = [sys.executable if part == "python" else part for part in task.evaluator_command]
-    return subprocess.run(command, cwd=task.evaluator_dir, env=env, capture_output=True,
-                          text=True, timeout=task.evaluator_timeout)
-
-
-def metrics_of(result: subprocess.CompletedProcess) -> dict:
+def metrics_of(result: EvaluatorRun) -> dict:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def failure_of(result: subprocess.CompletedProcess) -> str:
+def failure_of(result: EvaluatorRun) -> str:
     assert result.returncode != 0, result.stdout
     return result.stderr
 
@@ -86,7 +77,7 @@ def test_task_is_installed_with_its_metrics_and_paper_figures(task):
 @pytest.mark.slow
 def test_starter_heuristic_reproduces_the_baseline_counts(task, tmp_path):
     workspace = workspace_with(tmp_path, starter(task))
-    result = run_evaluator(task, workspace, task.hidden_dir)
+    result = run_evaluator(task, workspace, hidden=task.hidden_dir)
     metrics = metrics_of(result)
     assert metrics["decisions"] == task.baseline["decisions"]
     assert metrics["backtracks"] == task.baseline["backtracks"]
@@ -97,9 +88,9 @@ def test_starter_heuristic_reproduces_the_baseline_counts(task, tmp_path):
 
 def test_counts_are_deterministic_given_the_seed(task, tmp_path, small_hidden):
     workspace = workspace_with(tmp_path, starter(task))
-    first = metrics_of(run_evaluator(task, workspace, small_hidden, seed=0))
-    again = metrics_of(run_evaluator(task, workspace, small_hidden, seed=0))
-    other = metrics_of(run_evaluator(task, workspace, small_hidden, seed=1))
+    first = metrics_of(run_evaluator(task, workspace, hidden=small_hidden, seed=0))
+    again = metrics_of(run_evaluator(task, workspace, hidden=small_hidden, seed=0))
+    other = metrics_of(run_evaluator(task, workspace, hidden=small_hidden, seed=1))
     assert (first["decisions"], first["backtracks"]) == (again["decisions"], again["backtracks"])
     assert first["cpu_time"] > 0
     assert (first["decisions"], first["backtracks"]) != (other["decisions"], other["backtracks"])
@@ -116,9 +107,9 @@ def test_a_better_heuristic_needs_fewer_decisions(task, tmp_path, small_hidden):
         "    var = max((abs(l) for l in shortest), key=lambda v: (counts[v], -v))\n"
         "    return var, True\n")
     base = metrics_of(run_evaluator(task, workspace_with(tmp_path / "a", starter(task)),
-                                    small_hidden))
+                                    hidden=small_hidden))
     better = metrics_of(run_evaluator(task, workspace_with(tmp_path / "b", shortest_clause_first),
-                                      small_hidden))
+                                      hidden=small_hidden))
     assert better["decisions"] < base["decisions"] / 2
 
 
@@ -129,7 +120,7 @@ def test_prints_and_helper_modules_in_the_workspace_are_fine(task, tmp_path, sma
                  "    return pick(clauses), False\n")
     helper = "def pick(clauses):\n    return abs(clauses[0][0])\n"
     metrics = metrics_of(run_evaluator(task, workspace_with(tmp_path, heuristic, helper=helper),
-                                       small_hidden))
+                                       hidden=small_hidden))
     assert metrics["decisions"] > 0
 
 
@@ -148,7 +139,7 @@ def test_prints_and_helper_modules_in_the_workspace_are_fine(task, tmp_path, sma
 ])
 def test_a_broken_heuristic_fails_with_a_message(task, tmp_path, small_hidden, heuristic,
                                                  message):
-    result = run_evaluator(task, workspace_with(tmp_path, heuristic), small_hidden)
+    result = run_evaluator(task, workspace_with(tmp_path, heuristic), hidden=small_hidden)
     assert message in failure_of(result)
 
 
@@ -162,7 +153,7 @@ def test_forged_worker_answers_fail_cleanly(task, tmp_path, small_hidden, forged
     heuristic = (f"import os\nos.write(3, {line!r})\n"
                  "def heuristic_fn(clauses, assignment, info):\n"
                  "    return abs(clauses[0][0]), True\n")
-    result = run_evaluator(task, workspace_with(tmp_path, heuristic), small_hidden)
+    result = run_evaluator(task, workspace_with(tmp_path, heuristic), hidden=small_hidden)
     assert message in failure_of(result)
 
 
@@ -170,7 +161,8 @@ def test_a_heuristic_that_changes_the_clauses_is_caught(task, tmp_path, small_hi
     heuristic = ("def heuristic_fn(clauses, assignment, info):\n"
                  "    del clauses[1:]\n"
                  "    return abs(clauses[0][0]), True\n")
-    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic), small_hidden))
+    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic),
+                                     hidden=small_hidden))
     assert "instance dev-000" in error
     assert "unsatisfied" in error or "answered SAT but the instance is UNSAT" in error
 
@@ -181,7 +173,7 @@ def test_a_solver_patched_to_claim_unsat_is_caught_by_the_replay(task, tmp_path)
                  "dpll.DPLLSolver.solve = lambda self: dpll.Result(False, {}, 0, 0, [])\n"
                  "def heuristic_fn(clauses, assignment, info):\n"
                  "    return abs(clauses[0][0]), True\n")
-    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic), unsat_only))
+    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic), hidden=unsat_only))
     assert "instance dev-000-unsat: replaying the 0 recorded decisions" in error
 
 
@@ -190,7 +182,8 @@ def test_a_solver_patched_to_claim_a_model_is_caught(task, tmp_path, small_hidde
                  "dpll.DPLLSolver.solve = lambda self: dpll.Result(True, {1: True}, 0, 0, [])\n"
                  "def heuristic_fn(clauses, assignment, info):\n"
                  "    return abs(clauses[0][0]), True\n")
-    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic), small_hidden))
+    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic),
+                                     hidden=small_hidden))
     assert "instance dev-000-sat: the assignment returned leaves clause" in error
 
 
@@ -199,7 +192,8 @@ def test_a_nondeterministic_heuristic_is_refused(task, tmp_path, small_hidden):
                  "def heuristic_fn(clauses, assignment, info):\n"
                  "    variables = sorted({abs(l) for c in clauses for l in c})\n"
                  "    return variables[os.urandom(1)[0] % len(variables)], True\n")
-    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic), small_hidden))
+    error = failure_of(run_evaluator(task, workspace_with(tmp_path, heuristic),
+                                     hidden=small_hidden))
     assert "made different decisions than run 1" in error and "deterministic" in error
 
 
@@ -223,11 +217,12 @@ def test_a_corrupted_instance_file_is_refused(task, tmp_path, small_hidden):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    error = failure_of(run_evaluator(task, workspace_with(tmp_path, starter(task)), small_hidden))
+    error = failure_of(run_evaluator(task, workspace_with(tmp_path, starter(task)),
+                                     hidden=small_hidden))
     assert "test.json.gz has sha256" in error and "regenerate" in error
 
 
 def test_an_unknown_split_is_refused(task, tmp_path, small_hidden):
-    result = run_evaluator(task, workspace_with(tmp_path, starter(task)), small_hidden,
+    result = run_evaluator(task, workspace_with(tmp_path, starter(task)), hidden=small_hidden,
                            split="train")
     assert "unknown split 'train'" in failure_of(result)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -13,9 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlgym_task_house_price.scripts import make_splits
+
 from mlgym.cli import main as mlgym_main
 from mlgym.plugins import get_registry
-from mlgym_task_house_price.scripts import make_splits
+from mlgym.testing import EvaluatorRun, run_evaluator
 
 TASK_ID = "house-price"
 SPLIT_FILES = ("train.csv", "validation.csv", "test.csv")
@@ -62,16 +63,7 @@ def write_submission(workspace: Path, lines: list[str]) -> None:
     (workspace / "submission.csv").write_text("\n".join(lines) + "\n")
 
 
-def run_evaluator(task, workspace: Path, split: str = "test") -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLGYM_WORKSPACE": str(workspace),
-           "MLGYM_HIDDEN_DIR": str(task.hidden_dir),
-           "MLGYM_DATA_DIR": str(workspace / "data"), "MLGYM_SPLIT": split, "MLGYM_SEED": "0"}
-    command = [sys.executable if part == "python" else part for part in task.evaluator_command]
-    return subprocess.run(command, cwd=task.evaluator_dir, env=env, capture_output=True,
-                          text=True, timeout=task.evaluator_timeout)
-
-
-def metrics_of(result: subprocess.CompletedProcess) -> dict:
+def metrics_of(result: EvaluatorRun) -> dict:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
 
