@@ -8,10 +8,11 @@ import sys
 
 import gymnasium
 import pytest
-from mlgym.plugins import get_registry
+from mlgym.plugins import discover, get_registry
 from mlgym.registration import env_id, register_envs
 
-INSTALLED = get_registry().ids("tasks")
+# what a fresh process finds installed (the process-wide registry may hold test fixtures)
+INSTALLED = discover().ids("tasks")
 
 
 def python(code: str) -> str:
