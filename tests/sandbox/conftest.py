@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from mlgym.plugins import get_registry
 from mlgym.sandbox.base import Limits, Mount, Sandbox, SandboxConfig
 

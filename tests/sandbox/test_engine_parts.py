@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+
 from mlgym.errors import ConfigError
 from mlgym.sandbox import cgroups, identity
 from mlgym.sandbox.base import Limits

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from mlgym.sandbox import procs
 
 
@@ -99,6 +100,33 @@ def test_timeout_interrupts_a_busy_builtin_loop(sandbox):
     result = sandbox.run("while :; do :; done", 1)
     assert result.timed_out
     assert sandbox.run("echo $MARK", 10).output == "kept\n"
+
+
+@pytest.mark.parametrize("line", [
+    "sleep 5; echo finished",
+    "for i in 1 2 3 4 5; do sleep 1; done; echo finished",
+    "(sleep 5); echo finished",
+    "sleep 5 | cat; echo finished",
+    "python3 -c 'import time\ntry: time.sleep(5)\nexcept KeyboardInterrupt: time.sleep(5)'; "
+    "echo finished",
+    "trap 'echo trapped' INT; sleep 5; echo finished",
+])
+def test_timeout_abandons_the_rest_of_the_command_line(sandbox, line):
+    sandbox.run("MARK=kept; cd /tmp", 10)
+    result = sandbox.run(line, 1)
+    assert result.timed_out and result.exit_code is None
+    assert "finished" not in result.output
+    assert not result.restarted
+    after = sandbox.run("echo $MARK; pwd", 10)
+    assert after.output == "kept\n/tmp\n"  # nothing of the old line ran late, either
+
+
+def test_a_shell_that_keeps_ignoring_the_timeout_is_replaced(sandbox):
+    sandbox.run("MARK=lost", 10)
+    result = sandbox.run("trap '' USR1 INT; while :; do :; done; echo finished", 1)
+    assert result.timed_out and result.restarted
+    assert "finished" not in result.output
+    assert sandbox.run("echo [$MARK]", 10).output == "[]\n"
 
 
 def test_timeout_kills_a_process_that_ignores_sigint(sandbox):

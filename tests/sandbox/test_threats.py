@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+
 from mlgym.sandbox import identity, procs
-from mlgym.sandbox.base import Limits, Mount
+from mlgym.sandbox.base import Limits, Mount, SandboxConfig
+from mlgym.sandbox.common import python_layout
 
 from .conftest import ISOLATING_BACKENDS
 
@@ -227,3 +229,42 @@ def test_no_process_or_container_survives_close(attack):
 
         with pytest.raises(docker.errors.NotFound):
             container.client.containers.get(container.id)
+
+
+@pytest.mark.parametrize("backend", ISOLATING_BACKENDS)
+@pytest.mark.parametrize("folder", ["~", "/tmp", "/dev/shm"])
+def test_filling_memory_backed_folders_stops_at_the_disk_budget(make_sandbox, backend, folder):
+    sandbox = make_sandbox(backend, limits=Limits(memory_mb=512, disk_mb=64, file_size_mb=1024))
+    sandbox.run(f"for i in 1 2 3; do head -c 40000000 /dev/zero > {folder}/big$i; done", 60)
+    result = sandbox.run(f"du -cb {folder}/big* | tail -1", 30)
+    assert int(result.output.split()[0]) <= 64 * 1024 * 1024
+    sandbox.run(f"rm -f {folder}/big*", 30)
+    assert sandbox.run(f"echo kept > {folder}/note; cat {folder}/note", 30).output == "kept\n"
+
+
+@pytest.mark.parametrize("backend", ISOLATING_BACKENDS)
+def test_memory_full_of_files_does_not_leave_the_sandbox_without_a_shell(make_sandbox, backend):
+    sandbox = make_sandbox(backend, limits=Limits(memory_mb=256, file_size_mb=1024))
+    # each folder may take half the memory: all three together cannot fit
+    sandbox.run("for d in ~ /tmp /dev/shm; do head -c 200000000 /dev/zero > $d/big; done", 120)
+    result = sandbox.run("echo alive", 60)
+    assert result.output.endswith("alive\n")
+    assert sandbox.run("python3 -c 'print(6 * 7)'", 60).output == "42\n"
+
+
+@pytest.mark.bwrap
+def test_bwrap_hides_the_site_packages_of_the_harness(make_sandbox):
+    """Tasks installed with pip keep their hidden data in the harness's site-packages."""
+    masked = python_layout(SandboxConfig(workspace=Path("/nonexistent"))).masked
+    assert masked, "the harness's interpreter has no site-packages under its prefix"
+    probe = Path(masked[0]) / f"mlgym_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
+    probe.write_text(SECRET + "\n")
+    probe.chmod(0o644)
+    try:
+        sandbox = make_sandbox("bwrap")
+        result = sandbox.run(f"cat {probe}; ls {probe.parent} | grep -c mlgym_probe; "
+                             "python3 -c 'import json; print(json.dumps(1))'", 30)
+        assert SECRET not in result.output
+        assert result.output.splitlines()[-2:] == ["0", "1"]
+    finally:
+        probe.unlink()

@@ -24,6 +24,14 @@ class Limits:
     cpu_seconds: int | None = None
     disk_mb: int | None = None
 
+    def tmpfs_mb(self) -> int | None:
+        """Size of the memory-backed folders the agent writes to (home, ``/tmp``, ``/dev/shm``):
+        the disk budget, at most half the memory budget (tmpfs files are memory, and programs
+        must keep room to run); ``None`` where neither is set (the kernel's default, half of
+        RAM)."""
+        sizes = [size for size in (self.disk_mb, self.memory_mb and self.memory_mb // 2) if size]
+        return min(sizes) if sizes else None
+
 
 @dataclass(frozen=True)
 class Mount:

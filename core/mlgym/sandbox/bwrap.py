@@ -6,9 +6,12 @@ and ``no_new_privs``. What the agent sees:
 
 * its own pid, IPC and UTS namespaces (it cannot see or signal anything outside), and no network
   but loopback unless ``SandboxConfig.network``;
-* ``/usr`` and ``/etc`` read-only (with a passwd that names the sandbox users), fresh ``/dev``,
-  ``/proc``, and private ``/tmp`` and ``/dev/shm``;
-* the workspace read-write (owned by the agent uid), its home, the configured Python prefix(es)
+* ``/usr`` and ``/etc`` read-only (with a passwd that names the sandbox users), fresh ``/dev``
+  and ``/proc``;
+* its home, ``/tmp`` and ``/dev/shm``: folders of one private tmpfs of
+  :meth:`Limits.tmpfs_mb <mlgym.sandbox.base.Limits.tmpfs_mb>`, mounted on the host for the
+  sandbox's lifetime so that their files outlive a restarted shell;
+* the workspace read-write (owned by the agent uid), the configured Python prefix(es)
   read-only at their host paths, and the configured mounts; nothing else of the host.
 
 Limits: a per-sandbox cgroup (v1 or v2) holds memory, processes and CPU share where the cgroup
@@ -111,6 +114,7 @@ class BwrapSandbox(Sandbox):
         self._runtime: Path | None = None
         self._cgroup: Cgroup | None = None
         self._shell: Shell | None = None
+        self._scratch_mounted = False
         self._layout = python_layout(config)
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -122,24 +126,27 @@ class BwrapSandbox(Sandbox):
         workspace = Path(self.config.workspace).resolve()
         workspace.mkdir(parents=True, exist_ok=True)
         self._runtime = Path(tempfile.mkdtemp(prefix="mlgym-bwrap-"))
+        try:
+            self._prepare(workspace)
+            self._shell = Shell(self._launch_shell)
+            self._shell.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _prepare(self, workspace: Path) -> None:
+        """Users, the agent's tmpfs, ownership of its writable folders, and the cgroup."""
+        assert self._runtime is not None
         passwd, group = identity.passwd_with_sandbox_users(Path("/etc/passwd").read_text(),
                                                            Path("/etc/group").read_text())
         (self._runtime / "passwd").write_text(passwd)
         (self._runtime / "group").write_text(group)
         for name in ("passwd", "group"):
             (self._runtime / name).chmod(0o644)
-        home = self._runtime / "home"
-        home.mkdir(mode=0o700)
-        for path in [home, workspace] + [Path(m.source) for m in self.config.mounts
-                                         if m.writable]:
+        self._mount_scratch()
+        for path in [workspace] + [Path(m.source) for m in self.config.mounts if m.writable]:
             identity.chown_tree(path, self._agent.uid, self._agent.gid)
         self._cgroup = Cgroup.create(self.config.limits, prefix="mlgym-agent")
-        self._shell = Shell(self._launch_shell)
-        try:
-            self._shell.start()
-        except BaseException:
-            self.close()
-            raise
 
     def run(self, command: str, timeout: float) -> CommandResult:
         if self._shell is None:
@@ -182,21 +189,61 @@ class BwrapSandbox(Sandbox):
         return [p.pid for p in procs.in_namespace(proc.namespace) if p.pid != proc.init_pid]
 
     def close(self) -> None:
-        if self._shell is not None:
-            self._shell.close()
-            self._shell = None
+        shell, self._shell = self._shell, None
+        try:
+            if shell is not None:
+                shell.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Unmount the agent's tmpfs, remove the cgroup and the runtime folder."""
+        stuck = None
+        if self._scratch_mounted:
+            assert self._runtime is not None
+            scratch = self._runtime / "scratch"
+            # lazily: the mount is gone from the host at once, its memory once nothing uses it
+            proc = subprocess.run(["umount", "--lazy", str(scratch)], capture_output=True,
+                                  text=True)
+            self._scratch_mounted = False
+            if proc.returncode != 0:
+                stuck = f"cannot unmount {scratch} ({proc.stderr.strip()}): run `umount {scratch}`"
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None
-        if self._runtime is not None:
+        if self._runtime is not None and stuck is None:
             shutil.rmtree(self._runtime, ignore_errors=True)
-            self._runtime = None
+        self._runtime = None
+        if stuck:
+            raise SandboxError(stuck)
+
+    def _mount_scratch(self) -> None:
+        """The tmpfs that holds the agent's home, ``/tmp`` and ``/dev/shm`` (all writes there
+        are memory, charged to the sandbox's cgroup): sized so that filling them is bounded."""
+        assert self._runtime is not None
+        scratch = self._runtime / "scratch"
+        scratch.mkdir()
+        options = "mode=0755,nosuid,nodev"
+        size_mb = self.config.limits.tmpfs_mb()
+        if size_mb:
+            options += f",size={size_mb}m"
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "mlgym-scratch",
+                               str(scratch)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SandboxError(f"cannot mount the sandbox's tmpfs at {scratch}: "
+                               f"{proc.stderr.strip()}; the bwrap backend needs root with "
+                               "CAP_SYS_ADMIN (or use 'docker')")
+        self._scratch_mounted = True
+        (scratch / "home").mkdir(mode=0o700)
+        identity.chown_tree(scratch / "home", self._agent.uid, self._agent.gid)
+        for name in ("tmp", "shm"):
+            (scratch / name).mkdir()
+            (scratch / name).chmod(0o1777)
 
     # -- command lines ------------------------------------------------------------------------
 
     def _launch_shell(self) -> BwrapShellProcess:
         assert self._runtime is not None
-        home = Mount(self._runtime / "home", self._agent.home, writable=True)
         workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target,
                           writable=True)
         path = self.config.path_prepend + self._layout.bin_dirs + [SYSTEM_PATH]
@@ -205,7 +252,8 @@ class BwrapSandbox(Sandbox):
                "TERM": "dumb", **self._layout.env, **self.config.env}
         info_r, info_w = os.pipe()
         args = (self._namespace_args(network=self.config.network) + ["--info-fd", str(info_w)]
-                + self._filesystem_args(home, [workspace, *self.config.mounts])
+                + self._filesystem_args(self._runtime / "scratch",
+                                        [workspace, *self.config.mounts])
                 + self._gpu_args() + self._env_args(env)
                 + ["--chdir", self.config.workspace_target, "--"]
                 + self._drop_args(self._agent, self._cgroup) + BASH_ARGV)
@@ -233,7 +281,9 @@ class BwrapSandbox(Sandbox):
             args.append("--unshare-net")
         return args
 
-    def _filesystem_args(self, home: Mount | None, mounts: list[Mount]) -> list[str]:
+    def _filesystem_args(self, scratch: Path | None, mounts: list[Mount]) -> list[str]:
+        """The mount arguments: system folders, Python, ``mounts``; home, ``/tmp`` and
+        ``/dev/shm`` from ``scratch`` (the agent's tmpfs) or, without it, fresh sized tmpfs."""
         assert self._runtime is not None
         args: list[str] = []
         for d in _SYSTEM_DIRS:
@@ -245,13 +295,19 @@ class BwrapSandbox(Sandbox):
                 args += ["--ro-bind", d, d]
         args += ["--ro-bind", str(self._runtime / "passwd"), "/etc/passwd",
                  "--ro-bind", str(self._runtime / "group"), "/etc/group",
-                 "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc"]
-        if self.config.limits.disk_mb:
-            args += ["--size", str(self.config.limits.disk_mb * 1024 * 1024)]
-        args += ["--perms", "1777", "--tmpfs", "/tmp"]
+                 "--dev", "/dev", "--proc", "/proc"]
+        if scratch is not None:
+            args += ["--bind", str(scratch / "tmp"), "/tmp", "--bind", str(scratch / "shm"),
+                     "/dev/shm"]
+        else:
+            size_mb = self.config.limits.tmpfs_mb()
+            for target in ("/tmp", "/dev/shm"):
+                args += ["--size", str(size_mb * 1024 * 1024)] if size_mb else []
+                args += ["--perms", "1777", "--tmpfs", target]
         made: set[str] = {"/", "/tmp", "/dev", "/proc", *_SYSTEM_DIRS, *_MERGED_USR}
         binds = [Mount(Path(p), p) for p in self._layout.prefixes]
-        binds += [home] if home is not None else []
+        if scratch is not None:
+            binds.append(Mount(scratch / "home", self._agent.home, writable=True))
         binds += sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))
         if self.config.network and os.path.islink("/etc/resolv.conf"):
             target = os.path.realpath("/etc/resolv.conf")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import select
 import signal
-import subprocess
 import site
+import subprocess
 import sys
 import time
 from collections.abc import Callable

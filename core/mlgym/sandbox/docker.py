@@ -3,10 +3,12 @@
 The container runs a root init without capabilities (``docker-init`` and ``sleep infinity``);
 the agent's bash is a ``docker exec`` as the agent uid whose attached socket is the engine's pipe
 pair. The container has ``network_mode=none`` (unless ``SandboxConfig.network``), a read-only
-root, tmpfs ``/tmp`` and home, the memory/CPU/pids limits of :class:`~mlgym.sandbox.base.Limits`,
-``cap_drop=ALL`` and ``no-new-privileges``; GPUs come as a device request when
-``SandboxConfig.gpus > 0``. The workspace is bind-mounted read-write (and chowned to the agent
-uid on the host), other mounts read-only unless ``writable``. :meth:`run_isolated` starts a
+root, tmpfs ``/tmp``, home and ``/dev/shm`` of ``Limits.tmpfs_mb()`` each, the memory/CPU/pids
+limits of :class:`~mlgym.sandbox.base.Limits`, ``cap_drop=ALL`` and ``no-new-privileges``; a
+container whose memory is so full of tmpfs files that no shell starts is started afresh.
+GPUs come as a device request when ``SandboxConfig.gpus > 0``. The workspace is bind-mounted
+read-write (and chowned to the agent uid on the host), other mounts read-only unless
+``writable``. :meth:`run_isolated` starts a
 separate short-lived container as the evaluator uid with the workspace read-only.
 
 Images come from :mod:`mlgym.sandbox.images` (built locally; nothing is pulled). When the docker
@@ -157,24 +159,19 @@ class DockerSandbox(Sandbox):
             if reason:
                 raise SandboxError(f"the docker backend is unavailable: {reason}")
             self.client = docker.from_env()
-        self.image = self.config.image or images.ensure_base_image(self.client)
+        self.image = self.config.image or images.ensure_task_image([], self.client)
         workspace = Path(self.config.workspace).resolve()
         workspace.mkdir(parents=True, exist_ok=True)
         for path in [workspace] + [Path(m.source) for m in self.config.mounts if m.writable]:
             identity.chown_tree(path, self._agent.uid, self._agent.gid)
         mounts = [Mount(workspace, self.config.workspace_target, writable=True),
                   *self.config.mounts]
-        tmpfs = {self._agent.home: f"rw,nosuid,nodev,uid={self._agent.uid},"
-                                   f"gid={self._agent.gid},mode=700"}
+        tmpfs = {self._agent.home: f"uid={self._agent.uid},gid={self._agent.gid},mode=700"}
         self.container = self._create(["sleep", "infinity"], mounts, tmpfs=tmpfs, user="0:0",
                                       network=self.config.network, role="agent",
                                       workdir=self.config.workspace_target, env={})
-        self.container.start()
-        self.container.reload()
-        self._init_pid = int(self.container.attrs["State"]["Pid"] or -1)
-        self._namespace = procs.pid_namespace(self._init_pid) if self._init_pid > 0 else None
-        self.sees_processes = self._namespace is not None
-        self._shell = Shell(self._launch_shell)
+        self._start_container()
+        self._shell = Shell(self._launch_shell, recover=self._restart_container)
         try:
             self._shell.start()
         except BaseException:
@@ -221,18 +218,20 @@ class DockerSandbox(Sandbox):
         return [p.pid for p in self.members()]
 
     def close(self) -> None:
-        if self._shell is not None:
-            self._shell.close()
-            self._shell = None
-        if self.container is not None:
-            try:
-                self.container.remove(force=True)
-            except Exception as exc:
-                import docker
+        shell, self._shell = self._shell, None
+        try:
+            if shell is not None:
+                shell.close()
+        finally:  # the container goes even if the shell could not be stopped cleanly
+            if self.container is not None:
+                try:
+                    self.container.remove(force=True)
+                except Exception as exc:
+                    import docker
 
-                if not isinstance(exc, docker.errors.NotFound):
-                    raise
-            self.container = None
+                    if not isinstance(exc, docker.errors.NotFound):
+                        raise
+                self.container = None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -241,9 +240,12 @@ class DockerSandbox(Sandbox):
         import docker
 
         limits = self.config.limits
-        tmp_opts = "rw,nosuid,nodev,mode=1777"
-        if limits.disk_mb:
-            tmp_opts += f",size={limits.disk_mb}m"
+        size_mb = limits.tmpfs_mb()
+        # every tmpfs is memory charged to the container: sized, so that filling one cannot
+        # use up the memory limit on its own
+        sized = f",size={size_mb}m" if size_mb else ""
+        tmpfs = {target: f"rw,nosuid,nodev,{opts}{sized}"
+                 for target, opts in {"/tmp": "mode=1777", **tmpfs}.items()}
         ulimits = [docker.types.Ulimit(name="core", soft=0, hard=0)]
         if limits.file_size_mb:
             size = limits.file_size_mb * 1024 * 1024
@@ -254,12 +256,14 @@ class DockerSandbox(Sandbox):
         options = dict(
             image=self.image, command=command, user=user, working_dir=workdir,
             environment=env, hostname="mlgym", init=True, read_only=True,
-            network_mode=None if network else "none", tmpfs={"/tmp": tmp_opts, **tmpfs},
+            network_mode=None if network else "none", tmpfs=tmpfs,
             mounts=[docker.types.Mount(m.target, str(Path(m.source).resolve()), type="bind",
                                        read_only=not m.writable) for m in mounts],
             cap_drop=["ALL"], security_opt=["no-new-privileges"], ulimits=ulimits,
             pids_limit=limits.processes or None, labels={LABEL: role},
         )
+        if size_mb:
+            options["shm_size"] = f"{size_mb}m"
         if limits.memory_mb:
             options["mem_limit"] = f"{limits.memory_mb}m"
             options["memswap_limit"] = f"{limits.memory_mb}m"
@@ -274,18 +278,55 @@ class DockerSandbox(Sandbox):
             raise SandboxError(f"docker image {self.image!r} not found: build it with "
                                "mlgym.sandbox.images (nothing can be pulled)") from None
 
+    def _start_container(self) -> None:
+        self.container.start()
+        self.container.reload()
+        self._init_pid = int(self.container.attrs["State"]["Pid"] or -1)
+        self._namespace = procs.pid_namespace(self._init_pid) if self._init_pid > 0 else None
+        self.sees_processes = self._namespace is not None
+
+    def _restart_container(self) -> str:
+        """Start the agent's container afresh when no shell comes up in it: its memory may be
+        full of tmpfs files (which no process kill frees) or the kernel killed its init."""
+        import docker
+
+        self.kill_agent_processes()
+        try:
+            self.container.stop(timeout=0)
+            self._start_container()
+        except docker.errors.APIError as exc:
+            raise SandboxError(f"the sandbox container {self.container.short_id} could not be "
+                               f"started again: {exc}") from exc
+        return ("[no shell could start in the sandbox (its memory was full, for example of "
+                "files in /tmp, /dev/shm or the home folder), so the sandbox was started again: "
+                "those folders are empty now; the workspace is kept]")
+
     def _launch_shell(self) -> DockerShellProcess:
+        import docker
+
+        self.container.reload()
+        if self.container.status != "running":
+            state = self.container.attrs["State"]
+            raise SandboxError(f"the sandbox container {self.container.short_id} stopped "
+                               f"(exit code {state.get('ExitCode')}, killed for memory: "
+                               f"{state.get('OOMKilled')})")
         image_env = self.client.images.get(self.image).attrs["Config"].get("Env") or []
         base_path = next((e[5:] for e in image_env if e.startswith("PATH=")), "/usr/bin:/bin")
         env = {"PATH": ":".join([*self.config.path_prepend, base_path]),
                "HOME": self._agent.home, "USER": self._agent.name, "LOGNAME": self._agent.name,
                "SHELL": "/bin/bash", "LANG": "C.UTF-8", "TERM": "dumb", **self.config.env}
-        exec_id = self.client.api.exec_create(
-            # one stream keeps the order of stdout and stderr (docker frames them separately)
-            self.container.id, ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *BASH_ARGV], stdin=True, stdout=True, stderr=True, tty=False,
-            user=f"{self._agent.uid}:{self._agent.gid}", workdir=self.config.workspace_target,
-            environment=[f"{k}={v}" for k, v in env.items()])["Id"]
-        sock = self.client.api.exec_start(exec_id, socket=True)
+        try:
+            exec_id = self.client.api.exec_create(
+                # one stream keeps the order of stdout and stderr (docker frames them apart)
+                self.container.id, ["/bin/sh", "-c", 'exec "$@" 2>&1', "sh", *BASH_ARGV],
+                stdin=True, stdout=True, stderr=True, tty=False,
+                user=f"{self._agent.uid}:{self._agent.gid}",
+                workdir=self.config.workspace_target,
+                environment=[f"{k}={v}" for k, v in env.items()])["Id"]
+            sock = self.client.api.exec_start(exec_id, socket=True)
+        except docker.errors.APIError as exc:  # e.g. the container died a moment ago
+            raise SandboxError(f"cannot start a shell in the sandbox container "
+                               f"{self.container.short_id}: {exc}") from exc
         return DockerShellProcess(self, exec_id, sock)
 
     def members(self) -> list[procs.Proc]:

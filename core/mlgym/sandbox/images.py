@@ -3,10 +3,13 @@
 Nothing is pulled from a registry. The **base image** is a minimal Debian made with
 ``debootstrap --variant=minbase`` (bash, Python 3 with ``venv`` and ``python`` naming it, procps), with the agent and
 evaluator users of :mod:`mlgym.sandbox.identity` added, imported with ``docker import``.
-A **task image** is the base plus a virtual environment at ``/opt/venv`` holding the task's
-requirements, installed with ``pip install --no-index`` from wheels that ``pip download``
-fetched on the host (pip inside a container may not reach an index). Each image is tagged by a
-hash of what went into it, so it is built once and found again.
+A **task image** is the base plus a virtual environment at ``/opt/venv`` (first on ``PATH``,
+made even for a task without requirements) holding the task's requirements, installed with
+``pip install --no-index`` from wheels that ``pip download`` fetched on the host (pip inside a
+container may not reach an index). The environment sees the system site-packages, which also
+enables the user site: the agent's own ``pip install`` falls back to a *user* install into
+``$PYTHONUSERBASE``, since ``/opt/venv`` is read-only. Each image is tagged by a hash of what
+went into it, so it is built once and found again.
 
 Command line::
 
@@ -146,17 +149,22 @@ def _add_users(rootfs: Path) -> None:
     identity.chown_tree(home, agent.uid, agent.gid)
 
 
+TASK_RECIPE_VERSION = 2  # bump when the Dockerfile below changes
+
+
 def task_image_tag(requirements: list[str], base: str) -> str:
-    return f"{TASK_REPOSITORY}:{_hash({'base': base, 'requirements': sorted(requirements)})}"
+    """The tag the task image for ``requirements`` on ``base`` has (or will have)."""
+    recipe = {"base": base, "requirements": sorted(requirements),
+              "recipe_version": TASK_RECIPE_VERSION}
+    return f"{TASK_REPOSITORY}:{_hash(recipe)}"
 
 
 def ensure_task_image(requirements: list[str], client=None, base: str | None = None) -> str:
     """Return the tag of an image with ``requirements`` installed in ``/opt/venv`` (on ``PATH``),
-    building it once. Wheels are downloaded on the host; the build itself has no network."""
+    building it once; with no requirements the environment holds pip alone. Wheels are
+    downloaded on the host; the build itself has no network."""
     client = _client(client)
     base = base or ensure_base_image(client)
-    if not requirements:
-        return base
     tag = task_image_tag(requirements, base)
     if image_exists(tag, client):
         return tag
@@ -167,8 +175,9 @@ def ensure_task_image(requirements: list[str], client=None, base: str | None = N
             context = Path(tmp)
             wheels = context / "wheels"
             wheels.mkdir()
-            (wheels / "requirements.txt").write_text("\n".join(requirements) + "\n")
-            _download_wheels(wheels)
+            (wheels / "requirements.txt").write_text("".join(r + "\n" for r in requirements))
+            if requirements:
+                _download_wheels(wheels)
             (context / "Dockerfile").write_text(_task_dockerfile(base))
             _build(client, context, tag)
         return tag
@@ -189,8 +198,9 @@ def _task_dockerfile(base: str) -> str:
     return (f"FROM {base} AS build\n"
             "LABEL mlgym.stage=build\n"
             "COPY wheels /tmp/wheels\n"
-            f"RUN python3 -m venv {VENV} && {VENV}/bin/pip install --no-index --no-cache-dir "
-            "--disable-pip-version-check --find-links /tmp/wheels -r /tmp/wheels/requirements.txt\n"
+            f"RUN python3 -m venv --system-site-packages {VENV} && {VENV}/bin/pip install "
+            "--no-index --no-cache-dir --disable-pip-version-check --find-links /tmp/wheels "
+            "-r /tmp/wheels/requirements.txt\n"
             f"FROM {base}\n"
             f"COPY --from=build {VENV} {VENV}\n"
             f"ENV VIRTUAL_ENV={VENV} PATH={VENV}/bin:{_PATH}\n")

@@ -7,15 +7,18 @@ prints a sentinel (a random token, a sequence number and ``$?``). Output is read
 in the shell itself, ``cd``, variables, functions and ``source venv/bin/activate`` persist.
 
 bash runs as an *interactive* shell (``-i``, no line editing, no prompt, no history) for one
-reason: an interactive bash that receives SIGINT abandons the command it is running, loops
-included, and goes back to reading input. A timeout therefore
+reason: an interactive bash that receives SIGINT outside a wait abandons the whole command line
+it is running, loops and lists included, and goes back to reading input. Every command line
+installs a ``SIGUSR1`` trap that resets SIGINT to that default and sends it to the shell itself.
+A timeout therefore
 
-1. sends SIGINT to every process the command started and to the shell,
+1. sends SIGUSR1 to the shell, then SIGINT to every process the command started; the trap runs
+   as soon as the shell is between two commands (the running child gone), so nothing after the
+   killed part of the line starts;
 2. then, until the sentinel shows up or a short grace period ends, SIGKILLs whatever the command
-   started (found through the host's ``/proc`` by the backend, daemonised children included) and
-   repeats the SIGINT to the shell,
-3. and if the shell still does not answer, kills the whole sandbox shell and starts a new one
-   (``restarted=True``; shell state is lost).
+   started (found through the host's ``/proc`` by the backend, daemonised children included);
+3. and if the shell still does not answer (the command replaced the trap and keeps bash busy),
+   kills the whole sandbox shell and starts a new one (``restarted=True``; shell state is lost).
 
 A shell that dies (``exit``, ``kill -9 $$``, out of memory) is noticed by end-of-file or by its
 process exiting, and is started again before the command returns (``restarted=True``).
@@ -49,6 +52,12 @@ BASH_ARGV = ["bash", "--noprofile", "--norc", "--noediting", "-i"]
 _SETUP = ("\\builtin set +o history +H +m; \\builtin unset HISTFILE; "
           "PROMPT_COMMAND='PS1=;PS2=;PS0='; PS1=''; PS2=''; PS0=''; "
           "\\builtin export VIRTUAL_ENV_DISABLE_PROMPT=1\n")
+# See the module docstring. bash honours a SIGINT that comes while it waits for a child only if
+# the child died of SIGINT too, hence the trap; it acts only while the line runs (__mlgym_busy):
+# a SIGINT that strikes bash while it reads its next line corrupts its input.
+ABANDON_SIGNAL = signal.SIGUSR1
+_ABANDON_TRAP = ("\\builtin trap '[[ -z ${__mlgym_busy-} ]] || "
+                 "{ \\builtin trap - INT; \\builtin kill -INT $$; }' USR1")
 
 
 class ShellProcess(ABC):
@@ -158,11 +167,18 @@ class OutputCapture:
 
 
 class Shell:
-    """A persistent bash session on top of a :class:`ShellProcess` from ``launch``."""
+    """A persistent bash session on top of a :class:`ShellProcess` from ``launch``.
+
+    ``recover``, if given, is called once when a shell does not come up (for example a container
+    whose memory is full of tmpfs files): it repairs the sandbox and returns a note for the
+    agent, which the next command's output carries; then the start is tried again."""
 
     def __init__(self, launch: Callable[[], ShellProcess], *,
-                 capture_limit: int = DEFAULT_CAPTURE_LIMIT, setup: str = ""):
+                 capture_limit: int = DEFAULT_CAPTURE_LIMIT, setup: str = "",
+                 recover: Callable[[], str] | None = None):
         self._launch = launch
+        self._recover = recover
+        self._notice = ""
         self._capture_limit = capture_limit
         self._setup = setup  # extra lines run once after each (re)start, e.g. ``cd``
         self._proc: ShellProcess | None = None
@@ -181,7 +197,16 @@ class Shell:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start bash and wait until it answers."""
+        """Start bash and wait until it answers (see ``recover`` in the class docstring)."""
+        try:
+            self._start_once()
+        except SandboxError:
+            if self._recover is None:
+                raise
+            self._notice = self._recover()
+            self._start_once()
+
+    def _start_once(self) -> None:
         self._proc = self._launch()
         self._seq += 1
         self._hold = b""
@@ -220,8 +245,8 @@ class Shell:
             restarted = True
         self._seq += 1
         seq = self._seq
-        payload = (f"__mlgym_cmd={bash_quote(command)}; "
-                   "\\builtin eval \"$__mlgym_cmd\" </dev/null\n"
+        payload = (f"{_ABANDON_TRAP}; __mlgym_busy=1; __mlgym_cmd={bash_quote(command)}; "
+                   "\\builtin eval \"$__mlgym_cmd\" </dev/null; __mlgym_rc=$? __mlgym_busy=\n"
                    f"{self._sentinel_line(seq)}").encode()
         capture = OutputCapture(self._capture_limit)
         capture.add(self._leftover)  # output that background jobs printed between commands
@@ -240,6 +265,9 @@ class Shell:
             code = None
             self.restart()
             restarted = True
+        if self._notice:
+            capture.add(f"\n{self._notice}\n".encode())
+            self._notice = ""
         output, dropped = capture.text()
         return CommandResult(output=output, exit_code=code,
                              duration=time.perf_counter() - started, timed_out=timed_out,
@@ -247,8 +275,8 @@ class Shell:
 
     def _sentinel_line(self, seq: int) -> str:
         a, b = self._token_parts  # printed in two parts so `set -x` traces do not contain it
-        return (f"\\builtin printf '%s%s_{seq}_%d\\n' {a} {b} \"$?\"; "
-                "\\builtin unset __mlgym_cmd\n")
+        return (f"\\builtin printf '%s%s_{seq}_%d\\n' {a} {b} \"${{__mlgym_rc:-$?}}\"; "
+                "\\builtin unset __mlgym_cmd __mlgym_rc __mlgym_busy\n")
 
     def _exchange(self, payload: bytes, seq: int, capture: OutputCapture,
                   deadline: float | None) -> tuple[str, int | None]:
@@ -283,20 +311,22 @@ class Shell:
                 return "died", None
 
     def _feed(self, chunk: bytes, marker: bytes, capture: OutputCapture) -> int | None:
-        """Add ``chunk`` to the output; return the exit code once the sentinel is complete."""
+        """Add ``chunk`` to the output; return the exit code once the sentinel is complete.
+        Sentinels of other sequence numbers (late answers to resync probes) are dropped."""
         data = self._hold + chunk if self._hold else chunk
-        at = data.find(marker)
-        if at >= 0:
-            end = data.find(b"\n", at + len(marker))
+        token = self._token.encode()
+        while (at := data.find(token)) >= 0:
+            capture.add(data[:at])
+            end = data.find(b"\n", at)
             if end < 0:  # the sentinel line is not complete yet
-                capture.add(data[:at])
                 self._hold = data[at:]
                 return None
-            capture.add(data[:at])
-            self._hold = b""
-            self._leftover = data[end + 1:]
-            return int(data[at + len(marker):end])
-        keep = len(marker) - 1  # a sentinel may be split across reads
+            if data.startswith(marker, at):
+                self._hold = b""
+                self._leftover = data[end + 1:]
+                return int(data[at + len(marker):end])
+            data = data[end + 1:]
+        keep = len(token) - 1  # a sentinel may be split across reads
         capture.add(data[:-keep] if len(data) > keep else b"")
         self._hold = data[-keep:] if len(data) > keep else data
         return None
@@ -320,16 +350,15 @@ class Shell:
         return False
 
     def _interrupt(self, seq: int, since: int, capture: OutputCapture) -> bool:
-        """Stop the timed-out command; True if the shell came back on its own."""
+        """Stop the timed-out command and the rest of its line; True if the shell came back."""
         proc = self._proc
         assert proc is not None
+        proc.signal_shell(ABANDON_SIGNAL)  # first, so nothing after the killed part starts
         proc.signal(proc.command_pids(since), signal.SIGINT)
-        proc.signal_shell(signal.SIGINT)
         state, _ = self._exchange(b"", seq, capture, time.monotonic() + 0.2)
         end = time.monotonic() + INTERRUPT_GRACE
         while state == "timeout" and time.monotonic() < end:
             proc.signal(proc.command_pids(since), signal.SIGKILL)
-            proc.signal_shell(signal.SIGINT)
             state, _ = self._exchange(b"", seq, capture, time.monotonic() + 0.1)
         # what the command left in the background (SIGINT is ignored by background jobs)
         left = proc.command_pids(since)
