@@ -6,6 +6,7 @@ import types
 from pathlib import Path
 
 import pytest
+
 from mlgym import hookimpl
 from mlgym.errors import DuplicateIdError, UnknownIdError
 from mlgym.plugins import Registry, discover, new_plugin_manager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from mlgym.config import load_config, load_yaml, validate_data
 from mlgym.errors import ConfigError
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from mlgym.plugins import get_registry
 from mlgym.tasks import TaskSpec, load_task
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from mlgym.datasets import MANIFEST, cached_path, materialise
 from mlgym.errors import DataUnavailableError
 from mlgym.tasks import load_dataset

@@ -8,6 +8,7 @@ from pathlib import Path
 import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
+
 from mlgym.env import MLGymEnv, check_action, fit_text
 from mlgym.errors import ConfigError, UnknownIdError
 from mlgym.plugins import get_registry

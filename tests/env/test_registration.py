@@ -8,6 +8,7 @@ import sys
 
 import gymnasium
 import pytest
+
 from mlgym.plugins import discover, get_registry
 from mlgym.registration import env_id, register_envs
 

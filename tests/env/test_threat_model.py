@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from mlgym.sandbox import procs
 from mlgym.tasks import load_task
 

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+
 from mlgym.actions import ACTION_KINDS
 from mlgym.published import BUILTIN
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mlgym import hookimpl
 from mlgym.errors import ConfigError, MLGymError, UnknownIdError
 from mlgym.metrics import (

@@ -9,11 +9,12 @@ import mlgym_metric_aup
 import mlgym_metric_normalized
 import mlgym_metric_rank
 import pytest
+from PIL import Image
+
 from mlgym import hookimpl
 from mlgym.errors import ConfigError
 from mlgym.plugins import Registry, new_plugin_manager
 from mlgym.report import build_report
-from PIL import Image
 
 TASK_YAML = """\
 id: house-price

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from mlgym.plugins import get_registry
 from mlgym.sandbox.base import CommandResult, Mount, SandboxConfig
 from mlgym.tools import (

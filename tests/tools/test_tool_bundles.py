@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from mlgym.errors import ConfigError
 from mlgym.plugins import get_registry
 from mlgym.tooldocs import render_markdown, render_prompt, tool_schemas, update_page

@@ -28,7 +28,7 @@ _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlgym-spawn")
 
 def spawn(argv: list[str], **popen_kwargs) -> subprocess.Popen:
     """``subprocess.Popen(argv, **popen_kwargs)``, started from a thread that never ends."""
-    return _spawner.submit(subprocess.Popen, argv, **popen_kwargs).result()
+    return _spawner.submit(lambda: subprocess.Popen(argv, **popen_kwargs)).result()
 
 
 @dataclass

@@ -25,6 +25,7 @@ import socket
 import struct
 import time
 from pathlib import Path
+from typing import Any
 
 from mlgym.errors import SandboxError
 from mlgym.sandbox import identity, images, procs
@@ -102,7 +103,7 @@ class DockerShellProcess(ShellProcess):
         self._buf = buf[pos:]
         return b"".join(out)
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         try:
             return self._sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -142,7 +143,7 @@ class DockerSandbox(Sandbox):
         self.agent_uid = self._agent.uid
         self.evaluator_uid = self._evaluator.uid
         self.client = client
-        self.container = None
+        self.container: Any = None
         self.image: str | None = None
         self.sees_processes = False  # the engine runs on this host: its /proc shows them
         self._namespace: int | None = None

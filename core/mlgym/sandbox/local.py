@@ -14,6 +14,7 @@ the workspace appears there as a symbolic link.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 import signal
 import subprocess
 import warnings
@@ -65,20 +66,20 @@ class LocalSandbox(Sandbox):
 
     # -- paths --------------------------------------------------------------------------------
 
-    def _mapping(self, extra: list[Mount] = ()) -> list[tuple[str, str]]:
+    def _mapping(self, extra: Sequence[Mount] = ()) -> list[tuple[str, str]]:
         pairs = [(m.target.rstrip("/"), str(Path(m.source).absolute()))
                  for m in [*self.config.mounts, *extra]]
         pairs.append((self.config.workspace_target.rstrip("/"),
                       str(Path(self.config.workspace).absolute())))
         return sorted(pairs, key=lambda p: len(p[0]), reverse=True)  # longest target first
 
-    def path_for(self, target: str, extra: list[Mount] = ()) -> str:
+    def path_for(self, target: str, extra: Sequence[Mount] = ()) -> str:
         for inside, host in self._mapping(extra):
             if target == inside or target.startswith(inside + "/"):
                 return host + target[len(inside):]
         return target
 
-    def _env(self, env: dict[str, str], extra: list[Mount] = ()) -> dict[str, str]:
+    def _env(self, env: dict[str, str], extra: Sequence[Mount] = ()) -> dict[str, str]:
         layout = python_layout(self.config)
         path = [self.path_for(p, extra) for p in self.config.path_prepend] + layout.bin_dirs
         out = {"PATH": ":".join(path + [os.environ.get("PATH", SYSTEM_PATH)]),

@@ -76,7 +76,7 @@ class ShellProcess(ABC):
         """Output bytes available now (stdout and stderr together); ``None`` at end of file."""
 
     @abstractmethod
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         """Write some of ``data`` without blocking; return how many bytes were taken."""
 
     @abstractmethod
@@ -391,7 +391,7 @@ class PipeShellProcess(ShellProcess):
             return b""
         return data or None
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         try:
             return os.write(self._wfd, data)
         except BlockingIOError:

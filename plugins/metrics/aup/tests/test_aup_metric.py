@@ -6,10 +6,11 @@ import math
 
 import mlgym_metric_aup
 import pytest
+from mlgym_metric_aup.profile import is_feasible, task_ratios, tau_max
+
 from mlgym.errors import ConfigError
 from mlgym.metrics import ResultRecord, TaskInfo, compute_metric
 from mlgym.plugins import Registry, new_plugin_manager
-from mlgym_metric_aup.profile import is_feasible, task_ratios, tau_max
 
 UP = "maximize"
 DOWN = "minimize"

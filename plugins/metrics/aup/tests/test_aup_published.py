@@ -7,6 +7,7 @@ from pathlib import Path
 
 import mlgym_metric_aup
 import pytest
+
 from mlgym.metrics import compute_metric
 from mlgym.plugins import Registry, discover, new_plugin_manager
 from mlgym.published import BUILTIN, load_published

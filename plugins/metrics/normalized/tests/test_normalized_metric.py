@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mlgym_metric_normalized
 import pytest
+
 from mlgym.errors import ConfigError
 from mlgym.metrics import ResultRecord, TaskInfo, compute_metric
 from mlgym.plugins import Registry, new_plugin_manager

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import mlgym_metric_rank
 import pytest
+from mlgym_metric_rank import ranks
+
 from mlgym.metrics import ResultRecord, TaskInfo, compute_metric
 from mlgym.plugins import Registry, new_plugin_manager
-from mlgym_metric_rank import ranks
 
 
 def task(task_id: str, direction: str = "maximize", baseline: float | None = 1.0) -> TaskInfo:

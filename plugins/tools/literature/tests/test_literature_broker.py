@@ -10,14 +10,14 @@ import threading
 import urllib.parse
 
 import pytest
-from mlgym.errors import ConfigError
-from mlgym.tools import ServiceRequestError
-
 from mlgym_tools_literature import pdftext
 from mlgym_tools_literature.broker import LiteratureBroker, broker_config, pdf_url
 from mlgym_tools_literature.fetch import Fetcher, FetchPolicy
 from mlgym_tools_literature.sources import Paper, arxiv_query, merge
 from mlgym_tools_literature.testing import ScholarlyServer, make_pdf
+
+from mlgym.errors import ConfigError
+from mlgym.tools import ServiceRequestError
 
 
 def _broker(srv, **extra) -> LiteratureBroker:

@@ -8,11 +8,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from mlgym.errors import ConfigError, UnknownIdError
-from mlgym.plugins import get_registry
-
 from mlgym_tools_memory.service import MemoryService
 from mlgym_tools_memory.store import MemoryStore
+
+from mlgym.errors import ConfigError, UnknownIdError
+from mlgym.plugins import get_registry
 
 
 def _writer(path: str, worker: int, count: int) -> None:

@@ -22,7 +22,6 @@ from mlgym.metrics import (
     score_table,
 )
 from mlgym.specs import MetricSpec
-
 from mlgym_metric_aup.profile import GRID_POINTS, ProfileSet, compute_profiles
 
 __all__ = ["compute", "mlgym_metrics"]

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from mlgym.metrics import TaskInfo
 
 GRID_POINTS = 500

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 import numpy as np
+
 from mlgym import hookimpl
 from mlgym.errors import ConfigError
 from mlgym.metrics import (

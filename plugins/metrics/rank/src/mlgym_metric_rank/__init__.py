@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from mlgym import hookimpl
 from mlgym.errors import ConfigError
 from mlgym.metrics import (

@@ -35,7 +35,6 @@ from pathlib import Path
 
 from mlgym.errors import ConfigError
 from mlgym.tools import JSONSocketServer, ServiceRequestError
-
 from mlgym_tools_literature import pdftext
 from mlgym_tools_literature.fetch import Fetcher, FetchPolicy
 from mlgym_tools_literature.sources import (

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from mlgym.errors import ConfigError
 from mlgym.tools import JSONSocketServer, ServiceRequestError
-
 from mlgym_tools_memory.store import MemoryStore
 
 OPTIONS = ("store", "embedder", "embedder_config", "episode")

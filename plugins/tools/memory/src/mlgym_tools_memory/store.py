@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
+
 from mlgym.errors import ConfigError
 
 SCHEMA_VERSION = 1
