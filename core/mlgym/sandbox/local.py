@@ -14,10 +14,10 @@ the workspace appears there as a symbolic link.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 import signal
 import subprocess
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlgym.sandbox import procs
