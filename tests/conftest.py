@@ -30,9 +30,7 @@ Fixtures:
 
 from __future__ import annotations
 
-import functools
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -75,27 +73,9 @@ def fixture_task(mlgym_fixtures):
     return get_registry().task(FIXTURE_TASK)
 
 
-@functools.cache
-def _backend_problem(name: str) -> str | None:
-    from mlgym.plugins import get_registry
-
-    return get_registry().get("backends", name).probe()
-
-
-def require_backend(name: str) -> str:
-    """Skip the calling test if sandbox backend ``name`` does not work here — or fail it when
-    ``MLGYM_REQUIRE_BACKENDS`` (comma-separated; CI sets it) lists the backend."""
-    reason = _backend_problem(name)
-    if reason is not None:
-        required = {b.strip() for b in os.environ.get("MLGYM_REQUIRE_BACKENDS", "").split(",")}
-        message = f"sandbox backend {name!r} is unavailable here: {reason}"
-        if name in required:
-            pytest.fail(f"{message} (MLGYM_REQUIRE_BACKENDS lists it)")
-        pytest.skip(message)
-    return name
-
-
 @pytest.fixture(name="require_backend")
 def require_backend_fixture():
-    """The :func:`require_backend` check, as a fixture for test folders without a conftest."""
+    """:func:`mlgym.testing.require_backend`, as a fixture for test folders without a conftest."""
+    from mlgym.testing import require_backend
+
     return require_backend

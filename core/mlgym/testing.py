@@ -36,6 +36,7 @@ its parts (a payoff, an opponent) can be unit-tested directly.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import subprocess
@@ -52,6 +53,7 @@ from mlgym.config import load_yaml
 from mlgym.errors import ConfigError
 from mlgym.evaluation import EvaluatorOutputError, parse_scores
 from mlgym.models import CostBudget, Model, ModelConfig, ModelReply, Price, TransientModelError
+from mlgym.plugins import get_registry
 from mlgym.tasks import TaskSpec, load_task
 
 Reply = str | dict | Callable[[list[dict]], Any]
@@ -312,3 +314,24 @@ def _empty(folder: Path) -> Path:
 
 def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+@functools.cache
+def _backend_problem(name: str) -> str | None:
+    return get_registry().get("backends", name).probe()
+
+
+def require_backend(name: str) -> str:
+    """For tests: return ``name`` if sandbox backend ``name`` works here; otherwise skip the
+    calling test, or fail it when ``MLGYM_REQUIRE_BACKENDS`` (comma-separated, set by CI) lists
+    the backend, so a CI machine that lost its Docker engine cannot pass by skipping."""
+    import pytest
+
+    reason = _backend_problem(name)
+    if reason is not None:
+        required = {b.strip() for b in os.environ.get("MLGYM_REQUIRE_BACKENDS", "").split(",")}
+        message = f"sandbox backend {name!r} is unavailable here: {reason}"
+        if name in required:
+            pytest.fail(f"{message} (MLGYM_REQUIRE_BACKENDS lists it)")
+        pytest.skip(message)
+    return name

@@ -6,16 +6,14 @@ names, set by CI) lists it: then its tests fail with the probe's reason.
 
 from __future__ import annotations
 
-import functools
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mlgym.plugins import get_registry
 from mlgym.tasks import TaskSpec, load_task
+from mlgym.testing import require_backend
 
 ALL_BACKENDS = [
     pytest.param("local", id="local"),
@@ -32,23 +30,6 @@ def pytest_collection_modifyitems(items) -> None:
         if here in Path(item.path).parents:  # the local backend's warning is expected here
             item.add_marker(pytest.mark.filterwarnings(
                 "ignore::mlgym.sandbox.local.UnisolatedSandboxWarning"))
-
-
-@functools.cache
-def _probe(name: str) -> str | None:
-    return get_registry().get("backends", name).probe()
-
-
-def require_backend(name: str) -> str:
-    """Skip (or fail, when CI requires the backend) if ``name`` does not work here."""
-    reason = _probe(name)
-    if reason is not None:
-        required = {b.strip() for b in os.environ.get("MLGYM_REQUIRE_BACKENDS", "").split(",")}
-        message = f"sandbox backend {name!r} is unavailable here: {reason}"
-        if name in required:
-            pytest.fail(f"{message} (MLGYM_REQUIRE_BACKENDS lists it)")
-        pytest.skip(message)
-    return name
 
 
 @pytest.fixture

@@ -164,9 +164,11 @@ def test_fork_bomb_is_contained(episode):
     assert time.monotonic() - started < 120
     assert "alive" in run(episode, "echo alive")
     assert_scored_correctly(episode)  # while the bomb still runs in the sandbox
-    run(episode, "kill -9 -1")  # the agent can clean up its own sandbox
+    # the agent can clean up its own sandbox (twice: forks in flight survive the first sweep)
+    run(episode, "kill -9 -1; sleep 1; kill -9 -1")
     out = run(episode, "sleep 1; ps -e --no-headers | wc -l")
-    assert re.fullmatch(r"\d+", out) and int(out) < 10, out
+    count = out.strip().splitlines()[-1]  # bash may first say a fork had to be retried
+    assert re.fullmatch(r"\d+", count) and int(count) < 10, out
 
 
 def test_filling_the_workspace_disk_is_contained(episode):

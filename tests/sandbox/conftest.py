@@ -6,14 +6,13 @@ names, set by CI) lists it: then its tests fail with the probe's reason.
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 
 import pytest
 
 from mlgym.plugins import get_registry
 from mlgym.sandbox.base import Limits, Mount, Sandbox, SandboxConfig
+from mlgym.testing import require_backend as require_working
 
 ALL_BACKENDS = [
     pytest.param("local", id="local"),
@@ -31,21 +30,9 @@ def pytest_collection_modifyitems(items) -> None:
                 "ignore::mlgym.sandbox.local.UnisolatedSandboxWarning"))
 
 
-@functools.cache
-def _probe(name: str) -> str | None:
-    return get_registry().get("backends", name).probe()
-
-
 def require_backend(name: str):
     """The backend's spec; skip (or fail, if CI requires it) when it is unavailable here."""
-    reason = _probe(name)
-    if reason is not None:
-        required = {b.strip() for b in os.environ.get("MLGYM_REQUIRE_BACKENDS", "").split(",")}
-        message = f"sandbox backend {name!r} is unavailable here: {reason}"
-        if name in required:
-            pytest.fail(f"{message} (MLGYM_REQUIRE_BACKENDS lists it)")
-        pytest.skip(message)
-    return get_registry().get("backends", name)
+    return get_registry().get("backends", require_working(name))
 
 
 @pytest.fixture

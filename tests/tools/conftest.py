@@ -18,6 +18,7 @@ import pytest
 
 from mlgym.plugins import get_registry
 from mlgym.sandbox.base import CommandResult, Mount, SandboxConfig
+from mlgym.testing import require_backend as require_working
 from mlgym.tools import (
     ToolBundle,
     expand_multiline,
@@ -71,15 +72,8 @@ class ToolSandbox:
 def require_backend(name: str | None = None):
     """The backend spec (default ``$MLGYM_TEST_BACKEND`` or bwrap); skipped where it does not
     work, unless ``MLGYM_REQUIRE_BACKENDS`` (set by CI) lists it: then the test fails."""
-    name = name or os.environ.get("MLGYM_TEST_BACKEND", "bwrap")
-    spec = get_registry().get("backends", name)
-    reason = spec.probe()
-    if reason is not None:
-        message = f"sandbox backend {name!r} unavailable: {reason}"
-        if name in os.environ.get("MLGYM_REQUIRE_BACKENDS", "").split(","):
-            pytest.fail(f"{message} (MLGYM_REQUIRE_BACKENDS lists it)")
-        pytest.skip(message)
-    return spec
+    name = require_working(name or os.environ.get("MLGYM_TEST_BACKEND", "bwrap"))
+    return get_registry().get("backends", name)
 
 
 @pytest.fixture
