@@ -36,12 +36,15 @@ its parts (a payoff, an opponent) can be unit-tested directly.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,3 +338,26 @@ def require_backend(name: str) -> str:
             pytest.fail(f"{message} (MLGYM_REQUIRE_BACKENDS lists it)")
         pytest.skip(message)
     return name
+
+
+def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1",
+               body: str = "VALUE = 42\n") -> Path:
+    """For tests: a minimal pure-Python wheel written by hand into ``folder`` (no build tools, no
+    network), importable as ``name`` with ``body`` as its ``__init__.py``."""
+    info = f"{name}-{version}.dist-info"
+    files = {f"{name}/__init__.py": body,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: mlgym-tests\n"
+                              "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    os.chmod(wheel, 0o644)
+    return wheel

@@ -3,12 +3,9 @@ extended by the agent only inside its own workspace."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,28 +18,7 @@ from mlgym.environments import (
     environment_key,
 )
 from mlgym.errors import ConfigError
-
-
-def make_wheel(folder: Path, name: str = "tinypkg", version: str = "0.1",
-               body: str = "VALUE = 42\n") -> Path:
-    """A minimal pure-Python wheel, written by hand (no build tools, no network)."""
-    info = f"{name}-{version}.dist-info"
-    files = {f"{name}/__init__.py": body,
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: mlgym-tests\n"
-                              "Root-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    folder.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel, "w") as z:
-        for path, text in files.items():
-            z.writestr(path, text)
-    os.chmod(wheel, 0o644)
-    return wheel
+from mlgym.testing import make_wheel
 
 
 def test_environment_is_built_once_with_the_requirements(tmp_path):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import subprocess
 import sys
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from mlgym.plugins import get_registry
 from mlgym.sandbox import plugin
 from mlgym.sandbox.base import Limits, Mount, Sandbox, SandboxConfig
 from mlgym.sandbox.local import UnisolatedSandboxWarning
+from mlgym.testing import make_wheel
 
 from .conftest import ALL_BACKENDS, ISOLATING_BACKENDS, require_backend
 
@@ -168,32 +166,13 @@ def test_docker_task_image_has_the_requirements_installed(make_sandbox):
     assert out.output == "1.16.0\n/opt/venv\n"
 
 
-def _write_wheel(folder: Path, name: str = "tinypkg") -> Path:
-    """A minimal pure-Python wheel made by hand (pip inside a sandbox has no index)."""
-    info = f"{name}-0.1.dist-info"
-    files = {f"{name}/__init__.py": "VALUE = 42\n",
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n",
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: mlgym-tests\n"
-                              "Root-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    files[f"{info}/RECORD"] = "\n".join(record + [f"{info}/RECORD,,"]) + "\n"
-    wheel = folder / f"{name}-0.1-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as z:
-        for path, text in files.items():
-            z.writestr(path, text)
-    return wheel
-
-
 @pytest.mark.docker
 @pytest.mark.slow
 def test_docker_default_image_has_python_pip_and_a_user_site(make_sandbox, tmp_path):
     require_backend("docker")
     workspace = tmp_path / "workspace"
     workspace.mkdir()
-    wheel = _write_wheel(workspace)
+    wheel = make_wheel(workspace)
     user_base = "/home/agent/workspace/.local"
     sandbox = make_sandbox("docker", workspace=workspace, env={"PYTHONUSERBASE": user_base})
     out = sandbox.run("command -v python pip", 30)
