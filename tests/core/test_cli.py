@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -83,7 +84,14 @@ def isolated_python(tmp_path_factory) -> str:
     so installing and uninstalling throwaway plugins does not touch the main environment."""
     folder = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(folder)
-    return str(folder / "bin" / "python")
+    python = folder / "bin" / "python"
+    # "system" packages are those of the base interpreter; when the tests run in a virtual
+    # environment themselves, its packages (editable installs included) must be seen as well
+    own = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    parents = "; ".join(f"site.addsitedir({d!r})" for d in site.getsitepackages())
+    (Path(own) / "_mlgym_tests_parent.pth").write_text(f"import site; {parents}\n")
+    return str(python)
 
 
 def pip(python: str, *args: str) -> None:

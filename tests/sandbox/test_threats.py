@@ -4,6 +4,7 @@ must fail or be contained. Run on each isolating backend (bwrap, docker)."""
 from __future__ import annotations
 
 import os
+import site
 import socket
 import threading
 import time
@@ -255,9 +256,11 @@ def test_memory_full_of_files_does_not_leave_the_sandbox_without_a_shell(make_sa
 @pytest.mark.bwrap
 def test_bwrap_hides_the_site_packages_of_the_harness(make_sandbox):
     """Tasks installed with pip keep their hidden data in the harness's site-packages."""
+    # under the interpreter's prefix they are masked; a virtual environment's are not mounted
     masked = python_layout(SandboxConfig(workspace=Path("/nonexistent"))).masked
-    assert masked, "the harness's interpreter has no site-packages under its prefix"
-    probe = Path(masked[0]) / f"mlgym_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
+    harness = masked or [p for p in site.getsitepackages() if Path(p).is_dir()]
+    assert harness, "the harness's interpreter has no site-packages"
+    probe = Path(harness[0]) / f"mlgym_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
     probe.write_text(SECRET + "\n")
     probe.chmod(0o644)
     try:
