@@ -23,9 +23,7 @@ import argparse
 import os
 import time
 
-from mlgym.agents import agent_config
-from mlgym.embedded import EmbeddedServer
-from mlgym.models import make_model
+from mlgym.agents import EmbeddedServer, agent_config, make_model
 from mlgym.plugins import get_registry
 from mlgym.testing import ScriptedModel
 

@@ -54,7 +54,7 @@ def summary(values: list[float]) -> str:
 
 
 def bench_backend(task: str, backend: str, resets: int, steps: int) -> None:
-    from mlgym.env import MLGymEnv
+    from mlgym.episode import MLGymEnv
 
     with tempfile.TemporaryDirectory(prefix="mlgym-bench-cache-") as cache:
         os.environ["MLGYM_CACHE_DIR"] = cache

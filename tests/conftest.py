@@ -25,7 +25,7 @@ Fixtures:
     ``gymnasium.make("mlgym/fixture-threshold")`` works; returns the plugin module, whose
     ``TASK_YAML``, ``DATASET_YAML`` and ``BUNDLE_YAML`` are the files' paths.
 ``fixture_task``
-    The :class:`~mlgym.tasks.TaskSpec` of ``fixture-threshold``.
+    The :class:`~mlgym.specs.TaskSpec` of ``fixture-threshold``.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def _load_fixture_plugin():
 @pytest.fixture
 def mlgym_fixtures():
     """Register the fixture plugin with the process-wide registry and gymnasium."""
+    from mlgym.episode import register_envs
     from mlgym.plugins import get_registry
-    from mlgym.registration import register_envs
 
     plugin = _load_fixture_plugin()
     registry = get_registry()

@@ -1,25 +1,9 @@
-"""Aids for tests: a scripted model in place of an LLM, and a task's evaluator run by hand.
+"""Aids for tests and task authors: a scripted model in place of an LLM, a task's evaluator run
+by hand, a sandbox backend required or skipped, and a hand-made wheel.
 
-**The scripted model** gives pre-written replies instead of an LLM, for tests, docs and demos.
-
-It goes through the same budgets and bookkeeping as a real model, so an episode driven by it
-exercises everything but the network::
-
-    model = ScriptedModel(["Let me look.\\n```\\nls\\n```", "Done.\\n```\\nsubmit\\n```"],
-                          price=Price(1.0, 2.0))
-
-On the command line, ``--model scripted:replies.yaml`` reads the replies from a YAML list. A reply
-is a string (the model's text) or a mapping with any of:
-
-``content``
-    the text;
-``tool_calls``
-    a list of ``{name, arguments}`` (native tool-calling mode);
-``usage``
-    ``[input_tokens, output_tokens]`` (default: about four characters a token);
-``error``
-    ``rate_limit`` or ``server_error`` (a failure worth retrying), ``context_window``, or
-    ``fatal`` -- the call fails instead of answering.
+**The scripted model** (:class:`ScriptedModel`, from :mod:`mlgym.agents.scripted`) gives
+pre-written replies instead of an LLM; ``--model scripted:replies.yaml`` does the same on the
+command line.
 
 **The evaluator run** (:func:`run_evaluator`) is for a task package's own tests: it runs the
 task's evaluator once as a plain subprocess, with the variables of the evaluator protocol
@@ -32,6 +16,8 @@ task's evaluator once as a plain subprocess, with the variables of the evaluator
 
 :func:`evaluator_module` imports one module of the evaluator folder into the test's process, so
 its parts (a payoff, an opponent) can be unit-tested directly.
+
+Production code never imports this module.
 """
 
 from __future__ import annotations
@@ -45,91 +31,19 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
-from mlgym.agents import ContextWindowExceeded, ModelError
-from mlgym.config import load_yaml
+from mlgym.agents.scripted import ScriptedModel
+from mlgym.episode.evaluation import EvaluatorOutputError, parse_scores
 from mlgym.errors import ConfigError
-from mlgym.evaluation import EvaluatorOutputError, parse_scores
-from mlgym.models import CostBudget, Model, ModelConfig, ModelReply, Price, TransientModelError
-from mlgym.plugins import get_registry
-from mlgym.tasks import TaskSpec, load_task
+from mlgym.plugins.registry import get_registry
+from mlgym.specs.tasks import TaskSpec, load_task
 
-Reply = str | dict | Callable[[list[dict]], Any]
-_ERRORS = ("rate_limit", "server_error", "context_window", "fatal")
-
-
-class ScriptedModel(Model):
-    """Answers each query with the next scripted reply; running out is a model error."""
-
-    def __init__(self, replies: list[Reply], price: Price | None = None,
-                 config: ModelConfig | None = None, budgets: list[CostBudget] | None = None):
-        config = config or ModelConfig(name="scripted", price=price, backoff=0.0)
-        if price is not None and config.price is None:
-            config = ModelConfig(**{**vars(config), "price": price})
-        super().__init__(config, budgets)
-        self.replies = list(replies)
-        self.prompts: list[list[dict]] = []  # every conversation it was asked to continue
-        for i, entry in enumerate(self.replies):
-            _check(entry, f"reply {i + 1}")
-
-    @classmethod
-    def from_file(cls, path: str | Path, config: ModelConfig | None = None,
-                  budgets: list[CostBudget] | None = None) -> ScriptedModel:
-        """Read replies from a YAML file holding a list (or a mapping with ``replies:``)."""
-        data, _ = load_yaml(path)
-        if isinstance(data, dict):
-            data = data.get("replies")
-        if not isinstance(data, list):
-            raise ConfigError(f"{path}: expected a YAML list of replies (or 'replies: [...]')")
-        return cls(data, config=config, budgets=budgets)
-
-    def _complete(self, messages: list[dict], tools: list[dict] | None) -> ModelReply:
-        self.prompts.append([dict(m) for m in messages])
-        if not self.replies:
-            raise ModelError(f"scripted model ran out of replies after {len(self.prompts) - 1} "
-                             "calls; add replies to the script")
-        entry = self.replies.pop(0)
-        if callable(entry):
-            entry = entry(messages)
-            _check(entry, "reply returned by a callable")
-        if isinstance(entry, str):
-            entry = {"content": entry}
-        error = entry.get("error")
-        if error in ("rate_limit", "server_error"):
-            raise TransientModelError(f"scripted {error}")
-        if error == "context_window":
-            raise ContextWindowExceeded("scripted context window overflow")
-        if error == "fatal":
-            raise ModelError("scripted fatal error")
-        content = entry.get("content") or ""
-        calls = [{"id": f"call_{len(self.prompts)}_{i}", "name": c["name"],
-                  "arguments": c.get("arguments", {})}
-                 for i, c in enumerate(entry.get("tool_calls") or [])]
-        usage = entry.get("usage")
-        input_tokens, output_tokens = usage if usage else (
-            self.count_tokens(messages, tools), max(1, len(content) // 4))
-        return ModelReply(content=content, tool_calls=calls, input_tokens=input_tokens,
-                          output_tokens=output_tokens, cost=self.cost(input_tokens, output_tokens))
-
-
-def _check(entry: Any, where: str) -> None:
-    if callable(entry) or isinstance(entry, str):
-        return
-    if not isinstance(entry, dict):
-        raise ConfigError(f"scripted model, {where}: expected a string or a mapping, "
-                          f"found {type(entry).__name__}")
-    unknown = set(entry) - {"content", "tool_calls", "usage", "error"}
-    if unknown:
-        raise ConfigError(f"scripted model, {where}: unknown keys {sorted(unknown)}; allowed: "
-                          "content, tool_calls, usage, error")
-    if entry.get("error") not in (None, *_ERRORS):
-        raise ConfigError(f"scripted model, {where}: error {entry['error']!r} is not one of "
-                          f"{', '.join(_ERRORS)}")
+__all__ = ["EvaluatorRun", "ScriptedModel", "evaluator_module", "make_wheel", "require_backend",
+           "run_evaluator"]
 
 
 # -- a task's evaluator, run as a package's tests run it ------------------------------------------
@@ -192,7 +106,7 @@ def run_evaluator(task: str | TaskSpec | Path,
     - ``MLGYM_DATA_DIR``: ``data_dir``, by default the folder of the task's datasets
       (materialised as an episode would) or an empty one.
 
-    The scores are read as an episode reads them (:func:`mlgym.evaluation.parse_scores`). An
+    The scores are read as an episode reads them (:func:`mlgym.episode.parse_scores`). An
     evaluator that outlives the task's ``evaluator.timeout`` raises
     :class:`subprocess.TimeoutExpired`.
     """
@@ -262,7 +176,7 @@ def _task_spec(task: str | TaskSpec | Path) -> TaskSpec:
     if isinstance(task, TaskSpec):
         return task
     if isinstance(task, str):
-        from mlgym.plugins import get_registry
+        from mlgym.plugins.registry import get_registry
 
         return get_registry().task(task)
     path = Path(task)
@@ -296,8 +210,8 @@ def _workspace(spec: TaskSpec, workspace: Path | Mapping[str, str | bytes] | Non
 def _data_dir(spec: TaskSpec, fresh: Path) -> Path:
     if not spec.datasets:
         return _empty(fresh)
-    from mlgym.datasets import materialise
-    from mlgym.plugins import get_registry
+    from mlgym.episode.datasets import materialise
+    from mlgym.plugins.registry import get_registry
 
     registry = get_registry()
     folders = {ds: materialise(registry.get("datasets", ds)) for ds, _ in spec.datasets}

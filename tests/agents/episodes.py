@@ -6,10 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from mlgym.agents import Agent, agent_config, create_agent
-from mlgym.env import MLGymEnv
-from mlgym.runner import ProgressView, run_episode
-from mlgym.trajectory import Trajectory
+from mlgym.agents import Agent, ProgressView, Trajectory, agent_config, create_agent, run_episode
+from mlgym.episode import MLGymEnv
 
 TASK = "fixture-threshold"
 

@@ -15,7 +15,7 @@ import yaml
 from episodes import SOLVE
 from fake_provider import reply
 
-from mlgym import trajectory as trajectories
+from mlgym.agents import trajectory as trajectories
 
 CLI = [sys.executable, str(Path(__file__).with_name("with_fixtures.py"))]
 NO_TOOLS = {"agent": "react", "tools": []}

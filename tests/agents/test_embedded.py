@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgym import embedded
-from mlgym import trajectory as trajectories
-from mlgym.models import make_model
+from mlgym.agents import embedded, make_model
+from mlgym.agents import trajectory as trajectories
 
 CLI = [sys.executable, str(Path(__file__).with_name("with_fixtures.py"))]
 needs_model = pytest.mark.skipif(not embedded.is_available(),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgym import trajectory as trajectories
+from mlgym.agents import trajectory as trajectories
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "mlgym-agent-example"
 CLI = [sys.executable, str(Path(__file__).with_name("with_fixtures.py"))]

@@ -8,11 +8,10 @@ import multiprocessing
 import pytest
 from episodes import SOLVE, run_fixture_episode, scripted_config
 
-from mlgym import trajectory as trajectories
-from mlgym.agents import CostLimitExceeded
+from mlgym.agents import CostLimitExceeded, LedgerBudget, ModelConfig, make_model
+from mlgym.agents import trajectory as trajectories
 from mlgym.errors import ConfigError
-from mlgym.metrics import ResultRecord
-from mlgym.models import LedgerBudget, ModelConfig, make_model
+from mlgym.scoring import ResultRecord
 from mlgym.testing import ScriptedModel
 
 

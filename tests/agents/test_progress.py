@@ -7,10 +7,8 @@ import io
 import pytest
 from episodes import SOLVE, TASK, scripted_config
 
-from mlgym.agents import create_agent
-from mlgym.env import MLGymEnv
-from mlgym.runner import ProgressView, run_episode
-from mlgym.trajectory import Trajectory
+from mlgym.agents import ProgressView, Trajectory, create_agent, run_episode
+from mlgym.episode import MLGymEnv
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

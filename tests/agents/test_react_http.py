@@ -8,7 +8,7 @@ import pytest
 from episodes import SOLVE, react_config, run_fixture_episode
 from fake_provider import Answer, error, reply, tool_call
 
-from mlgym import trajectory as trajectories
+from mlgym.agents import trajectory as trajectories
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 PRICE = {"input_per_mtok": 1.0, "output_per_mtok": 2.0}

@@ -10,13 +10,10 @@ import pytest
 from episodes import SOLVE, react_config, run_fixture_episode, scripted_config
 from mlgym_agent_react.agent import ReactAgent
 
-from mlgym import trajectory as trajectories
-from mlgym.agents import CostLimitExceeded
-from mlgym.env import MLGymEnv
-from mlgym.models import CostBudget, Price
-from mlgym.runner import run_episode
+from mlgym.agents import CostBudget, CostLimitExceeded, Price, Trajectory, run_episode
+from mlgym.agents import trajectory as trajectories
+from mlgym.episode import MLGymEnv
 from mlgym.testing import ScriptedModel
-from mlgym.trajectory import Trajectory
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -9,8 +9,7 @@ import pytest
 
 from mlgym import hookimpl
 from mlgym.errors import DuplicateIdError, UnknownIdError
-from mlgym.plugins import Registry, discover, new_plugin_manager
-from mlgym.specs import AgentSpec, MetricSpec
+from mlgym.plugins import AgentSpec, MetricSpec, Registry, discover, new_plugin_manager
 
 TASK = """\
 id: {id}

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from mlgym.config import load_config, load_yaml, validate_data
 from mlgym.errors import ConfigError
+from mlgym.specs.config import load_config, load_yaml, validate_data
 
 VALID_TASK = """\
 schema_version: 1

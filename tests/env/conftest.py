@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgym.tasks import TaskSpec, load_task
+from mlgym.specs import TaskSpec, load_task
 from mlgym.testing import require_backend
 
 ALL_BACKENDS = [
@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(items) -> None:
 @pytest.fixture
 def make_env(mlgym_fixtures):
     """``make_env(task, backend, **kwargs)`` -> an MLGymEnv, closed when the test ends."""
-    from mlgym.env import MLGymEnv
+    from mlgym.episode import MLGymEnv
 
     made = []
 

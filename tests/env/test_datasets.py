@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlgym.datasets import MANIFEST, cached_path, materialise
+from mlgym.episode.datasets import MANIFEST, cached_path, materialise
 from mlgym.errors import DataUnavailableError
-from mlgym.tasks import load_dataset
+from mlgym.specs import load_dataset
 
 CONTENT = {"train.csv": b"x,y\n1,2\n3,4\n", "sub/test.csv": b"x\n5\n"}
 SHA = {name: hashlib.sha256(data).hexdigest() for name, data in CONTENT.items()}

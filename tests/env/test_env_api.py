@@ -9,7 +9,7 @@ import gymnasium
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from mlgym.env import MLGymEnv, check_action, fit_text
+from mlgym.episode import MLGymEnv, check_action, fit_text
 from mlgym.errors import ConfigError, UnknownIdError
 from mlgym.plugins import get_registry
 
@@ -27,7 +27,7 @@ def test_check_env_on_fixture_task(backend, mlgym_fixtures):
 @pytest.mark.slow
 @pytest.mark.parametrize("task_id", INSTALLED_TASKS)
 def test_check_env_on_every_installed_task(task_id):
-    from mlgym.registration import register_envs
+    from mlgym.episode import register_envs
 
     register_envs([task_id])
     env = gymnasium.make(f"mlgym/{task_id}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgym.environments import (
+from mlgym.episode.environments import (
     MARKER,
     EnvironmentBuildError,
     base_python,

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from mlgym.evaluation import EvaluatorOutputError, improvement_reward, parse_scores
-from mlgym.tasks import Metric
+from mlgym.episode import EvaluatorOutputError, improvement_reward, parse_scores
+from mlgym.specs import Metric
 
 
 def set_threshold(env, value: int) -> None:
@@ -164,7 +164,7 @@ def test_broken_evaluator_is_a_failed_evaluation(backend, make_env, task_variant
 def test_result_record_fits_the_result_schema(make_env):
     import jsonschema
 
-    from mlgym.config import load_schema
+    from mlgym.specs import load_schema
 
     env = make_env(backend="local", max_steps=3)
     env.reset()

@@ -9,8 +9,8 @@ import sys
 import gymnasium
 import pytest
 
+from mlgym.episode import env_id, register_envs
 from mlgym.plugins import discover, get_registry
-from mlgym.registration import env_id, register_envs
 
 # what a fresh process finds installed (the process-wide registry may hold test fixtures)
 INSTALLED = discover().ids("tasks")
@@ -29,12 +29,12 @@ def test_register_envs_covers_installed_and_registered_tasks(mlgym_fixtures):
     assert "mlgym/fixture-threshold" in ids and all(i in gymnasium.registry for i in ids)
     assert register_envs() == ids  # idempotent
     spec = gymnasium.spec("mlgym/fixture-threshold")
-    assert spec.entry_point == "mlgym.env:MLGymEnv" and spec.kwargs == {"task": "fixture-threshold"}
+    assert spec.entry_point == "mlgym.episode.env:MLGymEnv" and spec.kwargs == {"task": "fixture-threshold"}
 
 
 def test_registration_waits_for_gymnasium_to_be_imported():
     code = ("import sys, json\n"
-            "from mlgym.registration import register_when_gymnasium_loads\n"
+            "from mlgym.episode.registration import register_when_gymnasium_loads\n"
             "register_when_gymnasium_loads()\n"
             "before = 'gymnasium' in sys.modules\n"
             "import gymnasium\n"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlgym.sandbox import procs
-from mlgym.tasks import load_task
+from mlgym.specs import load_task
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

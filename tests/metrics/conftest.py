@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlgym.actions import ACTION_KINDS
-from mlgym.published import BUILTIN
+from mlgym.episode import ACTION_KINDS
+from mlgym.scoring import BUILTIN
 
 ROOT = Path(__file__).resolve().parents[2]
 # task ids spelled as a runner would write them; the published file names them "House Price"...

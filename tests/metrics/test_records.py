@@ -9,17 +9,17 @@ import pytest
 
 from mlgym import hookimpl
 from mlgym.errors import ConfigError, MLGymError, UnknownIdError
-from mlgym.metrics import (
+from mlgym.plugins import MetricSpec, Registry, new_plugin_manager
+from mlgym.scoring import (
     MetricResult,
     ResultRecord,
     TaskInfo,
     compute_metric,
+    load_published,
     load_records,
     score_table,
+    task_infos,
 )
-from mlgym.plugins import Registry, new_plugin_manager
-from mlgym.published import load_published, task_infos
-from mlgym.specs import MetricSpec
 
 CONTRACT_EXAMPLE = {
     "schema_version": 1,
@@ -189,7 +189,7 @@ def test_compute_metric_checks_plugin_and_inputs():
     registry.register(Plugin(), name="p")
     record = ResultRecord.from_dict(CONTRACT_EXAMPLE)
     assert compute_metric("count", [record], {"blotto": BLOTTO}, {}, registry).tables["count"][0]["n"] == 1
-    with pytest.raises(MLGymError, match="returned dict, not mlgym.metrics.MetricResult"):
+    with pytest.raises(MLGymError, match="returned dict, not mlgym.scoring.MetricResult"):
         compute_metric("broken", [record], {"blotto": BLOTTO}, {}, registry)
     with pytest.raises(UnknownIdError, match="Did you mean 'count'"):
         compute_metric("cuont", [record], {"blotto": BLOTTO}, {}, registry)

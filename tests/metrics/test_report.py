@@ -14,7 +14,7 @@ from PIL import Image
 from mlgym import hookimpl
 from mlgym.errors import ConfigError
 from mlgym.plugins import Registry, new_plugin_manager
-from mlgym.report import build_report
+from mlgym.scoring import build_report
 
 TASK_YAML = """\
 id: house-price

@@ -18,14 +18,14 @@ import pytest
 
 from mlgym.plugins import get_registry
 from mlgym.sandbox.base import CommandResult, Mount, SandboxConfig
-from mlgym.testing import require_backend as require_working
-from mlgym.tools import (
+from mlgym.specs import (
     ToolBundle,
     expand_multiline,
     sandbox_bin,
     service_env_var,
     service_socket,
 )
+from mlgym.testing import require_backend as require_working
 
 STATE_DIR = "/mlgym/state"
 WORKSPACE = "/home/agent/workspace"

@@ -10,14 +10,17 @@ import pytest
 
 from mlgym.errors import ConfigError
 from mlgym.plugins import get_registry
-from mlgym.tooldocs import render_markdown, render_prompt, tool_schemas, update_page
-from mlgym.tools import (
+from mlgym.specs import (
     HEREDOC_END,
     ToolCallError,
     expand_multiline,
     format_call,
     load_bundle,
+    render_markdown,
+    render_prompt,
     service_env_var,
+    tool_schemas,
+    update_page,
 )
 
 FIRST_PARTY = ("files", "literature", "memory")
@@ -158,7 +161,7 @@ def test_the_command_reference_in_docs_is_current(bundles, tmp_path):
     page.write_text(DOCS.read_text())
     assert not update_page(page, bundles), (
         "docs/tools.md is stale: run "
-        "`python -m mlgym.tooldocs --update docs/tools.md files literature memory`")
+        "`python -m mlgym.cli.tooldocs --update docs/tools.md files literature memory`")
 
 
 def test_the_service_client_copies_are_identical(bundles):

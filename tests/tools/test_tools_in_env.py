@@ -11,7 +11,7 @@ pytestmark = pytest.mark.bwrap
 
 @pytest.fixture
 def env(mlgym_fixtures, bwrap_backend, tmp_path):
-    from mlgym.env import MLGymEnv
+    from mlgym.episode import MLGymEnv
 
     with ScholarlyServer() as server:
         environment = MLGymEnv(

@@ -2,6 +2,9 @@
 
 Modules are imported only when the command line is built, and heavy libraries (litellm, docker,
 matplotlib) only inside the command that needs them, so ``mlgym --help`` stays fast.
+:mod:`mlgym.cli.tooldocs` is a program of its own (``python -m mlgym.cli.tooldocs``).
+
+Layer: the top; imports any part of the core except :mod:`mlgym.testing`.
 """
 
 from __future__ import annotations

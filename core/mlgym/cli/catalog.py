@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from mlgym.plugins import KINDS, get_registry
-from mlgym.tasks import describe
+from mlgym.plugins.registry import KINDS, get_registry
+from mlgym.specs.tasks import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:

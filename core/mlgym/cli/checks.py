@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlgym.config import available_schemas, load_schema, load_yaml, validate_data
 from mlgym.errors import ConfigError
+from mlgym.specs.config import available_schemas, load_schema, load_yaml, validate_data
 
 _FILE_KINDS = {"task.yaml": "task", "dataset.yaml": "dataset", "bundle.yaml": "tools"}
 _SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", "venv", "build", "dist"}
@@ -81,7 +81,7 @@ def cmd_validate(args) -> int:
     problems: list[str] = []
     checked = 0
     if not args.paths:
-        from mlgym.plugins import get_registry
+        from mlgym.plugins.registry import get_registry
 
         registry = get_registry()
         for kind in ("tasks", "datasets", "tools"):
@@ -126,7 +126,7 @@ def cmd_doctor(args) -> int:
 
     from mlgym import __version__
     from mlgym.locations import cache_dir, results_dir
-    from mlgym.plugins import get_registry
+    from mlgym.plugins.registry import get_registry
 
     registry = get_registry()
     dists = sorted({e.distribution for kind in registry.entries.values() for e in kind.values()})

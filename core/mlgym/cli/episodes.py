@@ -72,7 +72,7 @@ def _environment_arguments(p: argparse.ArgumentParser, replay: bool = False) -> 
 
 
 def cmd_run(args) -> int:
-    from mlgym.agents import agent_config
+    from mlgym.agents.base import agent_config
 
     overrides = {"max_steps": args.max_steps, "cost_limit": args.cost_limit}
     model = {k: v for k, v in (("name", args.model), ("api_base", args.api_base)) if v}
@@ -98,10 +98,10 @@ def uses_embedded_model(config: dict) -> bool:
 
 def run_from_config(config: dict, args, replay_of: dict | None = None) -> int:
     """Build the environment and the agent, run the episode, print the summary."""
-    from mlgym.agents import create_agent
-    from mlgym.plugins import get_registry
-    from mlgym.runner import ProgressView, run_episode, summary
-    from mlgym.trajectory import Trajectory
+    from mlgym.agents.base import create_agent
+    from mlgym.agents.runner import ProgressView, run_episode, summary
+    from mlgym.agents.trajectory import Trajectory
+    from mlgym.plugins.registry import get_registry
 
     task = get_registry().task(args.task)
     seed = 0 if args.seed is None else args.seed
@@ -109,7 +109,7 @@ def run_from_config(config: dict, args, replay_of: dict | None = None) -> int:
     progress = ProgressView(quiet=args.quiet)
     server = None
     if uses_embedded_model(config):
-        from mlgym.embedded import EmbeddedServer
+        from mlgym.agents.embedded import EmbeddedServer
 
         server = EmbeddedServer()
         progress.note("no model named: starting the embedded SmolLM2-135M-Instruct (a tiny model "
@@ -152,14 +152,14 @@ def _env_config(config: dict, task, agent, args, protocol: str, seed: int) -> di
 
 
 def _make_env(task, env_config: dict):
-    from mlgym.env import MLGymEnv
+    from mlgym.episode.env import MLGymEnv
 
     kwargs = {k: v for k, v in env_config.items() if v is not None}
     return MLGymEnv(task, **kwargs)
 
 
 def _method(agent: str, model: str | None) -> str:
-    from mlgym.trajectory import method_name
+    from mlgym.agents.trajectory import method_name
 
     return method_name(agent, model)
 
@@ -199,8 +199,8 @@ class _sigterm_as_interrupt:
 
 
 def cmd_replay(args) -> int:
-    from mlgym import trajectory
-    from mlgym.agents import agent_config
+    from mlgym.agents import trajectory
+    from mlgym.agents.base import agent_config
 
     original = trajectory.load(args.trajectory)
     environment = original["config"]["environment"]
@@ -236,8 +236,8 @@ def _comparison(original: dict, replayed: dict) -> str:
 
 
 def cmd_show(args) -> int:
-    from mlgym import trajectory
-    from mlgym.runner import summary
+    from mlgym.agents import trajectory
+    from mlgym.agents.runner import summary
 
     data = trajectory.load(args.trajectory)
     width = 100
@@ -296,7 +296,7 @@ def _wrap(text: str, width: int) -> str:
 def _known_task(task_id: str):
     """The installed task of that id, or None (a trajectory can be shown without its task)."""
     from mlgym.errors import MLGymError
-    from mlgym.plugins import get_registry
+    from mlgym.plugins.registry import get_registry
 
     try:
         return get_registry().task(task_id)

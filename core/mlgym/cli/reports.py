@@ -46,7 +46,7 @@ def _references(items: list[str]) -> dict[str, float]:
 
 
 def cmd_report(args) -> int:
-    from mlgym.report import build_report
+    from mlgym.scoring.report import build_report
 
     if args.bootstrap < 0:
         raise ConfigError(f"--bootstrap {args.bootstrap}: give 0 (no intervals) or a positive count")

@@ -3,6 +3,9 @@
 The interface is :mod:`mlgym.sandbox.base`; the shell protocol is :mod:`mlgym.sandbox.shell`;
 backends (``local``, ``bwrap``, ``docker``) register through :mod:`mlgym.sandbox.plugin` and are
 imported only when used.
+
+Layer: imports :mod:`mlgym.errors`, :mod:`mlgym.locations` and :mod:`mlgym.plugins` (the backends
+are a plugin of the core); nothing of tasks, episodes or agents.
 """
 
 from mlgym.sandbox.base import CommandResult, Limits, Mount, Sandbox, SandboxConfig

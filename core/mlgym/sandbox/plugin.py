@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 import warnings
 
-from mlgym import hookimpl
+from mlgym.plugins.hookspecs import hookimpl
+from mlgym.plugins.records import BackendSpec
 from mlgym.sandbox.base import Sandbox, SandboxConfig
-from mlgym.specs import BackendSpec
 
 
 def _local(config: SandboxConfig) -> Sandbox:

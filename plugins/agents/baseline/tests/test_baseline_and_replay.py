@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 from mlgym_agent_react.agent import ReactAgent
 
-from mlgym.agents import agent_config, create_agent
-from mlgym.env import MLGymEnv
+from mlgym.agents import Trajectory, agent_config, create_agent, run_episode
+from mlgym.episode import MLGymEnv
 from mlgym.errors import ConfigError
 from mlgym.plugins import get_registry
-from mlgym.runner import run_episode
 from mlgym.testing import ScriptedModel
-from mlgym.trajectory import Trajectory
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -11,8 +11,8 @@ from mlgym_agent_react.replies import MalformedReply, parse_text, parse_tool_cal
 from mlgym.agents import FormatError, agent_config
 from mlgym.errors import ConfigError, UnknownIdError
 from mlgym.plugins import get_registry
+from mlgym.specs import ToolCommand
 from mlgym.testing import ScriptedModel
-from mlgym.tools import ToolCommand
 
 SHELL = ["", "bash", "sh"]
 
@@ -48,7 +48,7 @@ def test_tool_calls_become_command_lines():
                        end_name="end_of_edit")
     commands = {"edit": edit}
     call = {"id": "1", "name": "edit", "arguments": '{"start_line": 2, "end_line": 3, "text": "y = 2"}'}
-    thought, line = parse_tool_calls("ok", [call], commands)  # mlgym.tools.format_call's form
+    thought, line = parse_tool_calls("ok", [call], commands)  # mlgym.specs.format_call's form
     assert thought == "ok" and line.startswith("edit 2:3 <<") and "\ny = 2\n" in line
     assert parse_tool_calls("", [{"id": "2", "name": "bash", "arguments": {"command": "ls -l"}}],
                             commands)[1] == "ls -l"

@@ -9,8 +9,8 @@ import pytest
 from mlgym_metric_aup.profile import is_feasible, task_ratios, tau_max
 
 from mlgym.errors import ConfigError
-from mlgym.metrics import ResultRecord, TaskInfo, compute_metric
 from mlgym.plugins import Registry, new_plugin_manager
+from mlgym.scoring import ResultRecord, TaskInfo, compute_metric
 
 UP = "maximize"
 DOWN = "minimize"

@@ -8,9 +8,8 @@ from pathlib import Path
 import mlgym_metric_aup
 import pytest
 
-from mlgym.metrics import compute_metric
 from mlgym.plugins import Registry, discover, new_plugin_manager
-from mlgym.published import BUILTIN, load_published
+from mlgym.scoring import BUILTIN, compute_metric, load_published
 
 REPO = Path(__file__).resolve().parents[4]
 CANDIDATES = [Path(os.environ.get("MLGYM_PUBLISHED_RESULTS", "/nonexistent")),

@@ -6,8 +6,8 @@ import mlgym_metric_rank
 import pytest
 from mlgym_metric_rank import ranks
 
-from mlgym.metrics import ResultRecord, TaskInfo, compute_metric
 from mlgym.plugins import Registry, new_plugin_manager
+from mlgym.scoring import ResultRecord, TaskInfo, compute_metric
 
 
 def task(task_id: str, direction: str = "maximize", baseline: float | None = 1.0) -> TaskInfo:

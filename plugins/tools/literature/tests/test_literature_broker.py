@@ -17,7 +17,7 @@ from mlgym_tools_literature.sources import Paper, arxiv_query, merge
 from mlgym_tools_literature.testing import ScholarlyServer, make_pdf
 
 from mlgym.errors import ConfigError
-from mlgym.tools import ServiceRequestError
+from mlgym.specs import ServiceRequestError
 
 
 def _broker(srv, **extra) -> LiteratureBroker:

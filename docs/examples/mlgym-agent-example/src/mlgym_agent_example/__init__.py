@@ -7,8 +7,8 @@ from pathlib import Path
 
 from mlgym import hookimpl
 from mlgym.agents import Agent, FormatError, Usage
-from mlgym.models import CostBudget, make_model
-from mlgym.specs import AgentSpec
+from mlgym.agents import CostBudget, make_model
+from mlgym.plugins import AgentSpec
 
 BLOCK = re.compile(r"```[\w-]*\n(.*?)```", re.DOTALL)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mlgym import hookimpl
-from mlgym.metrics import MetricResult, ResultRecord, TaskInfo, add_intervals, score_table
-from mlgym.specs import MetricSpec
+from mlgym.scoring import MetricResult, ResultRecord, TaskInfo, add_intervals, score_table
+from mlgym.plugins import MetricSpec
 
 
 def compute(records: list[ResultRecord], tasks: dict[str, TaskInfo], options: dict) -> MetricResult:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from mlgym import hookimpl
-from mlgym.specs import AgentSpec
+from mlgym.plugins import AgentSpec
 from mlgym_agent_baseline.agents import BaselineAgent, ReplayAgent
 
 __all__ = ["BaselineAgent", "ReplayAgent"]

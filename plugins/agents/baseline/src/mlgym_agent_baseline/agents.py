@@ -48,7 +48,7 @@ class ReplayAgent(Agent):
     id = "replay"
 
     def __init__(self, config: dict):
-        from mlgym import trajectory
+        from mlgym.agents import trajectory
 
         super().__init__(config)
         path = (config.get("options") or {}).get("trajectory")

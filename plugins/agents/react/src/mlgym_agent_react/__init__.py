@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlgym import hookimpl
-from mlgym.specs import AgentSpec
+from mlgym.plugins import AgentSpec
 
 DEFAULT_CONFIG = Path(__file__).parent / "config" / "default.yaml"
 

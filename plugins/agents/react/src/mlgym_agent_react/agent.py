@@ -12,9 +12,19 @@ from __future__ import annotations
 
 import json
 
-from mlgym.agents import Agent, ContextWindowExceeded, FormatError, Turn, Usage
+from mlgym.agents import (
+    Agent,
+    ContextWindowExceeded,
+    CostBudget,
+    FormatError,
+    LedgerBudget,
+    Model,
+    ModelReply,
+    Turn,
+    Usage,
+    make_model,
+)
 from mlgym.errors import ConfigError
-from mlgym.models import CostBudget, LedgerBudget, Model, ModelReply, make_model
 from mlgym.plugins import get_registry
 from mlgym_agent_react import history, prompts, replies
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import jinja2
 
 from mlgym.errors import ConfigError
-from mlgym.tools import ToolBundle, ToolCommand
+from mlgym.specs import ToolBundle, ToolCommand
 
 TEMPLATE_NAMES = ("system", "instance", "next_step", "format_error")
 STATE_LABELS = {"open_file": "Open file", "working_dir": "Current directory", "cwd": "Current directory",

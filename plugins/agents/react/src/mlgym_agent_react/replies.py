@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from mlgym.tools import ToolCallError, ToolCommand, format_call
+from mlgym.specs import ToolCallError, ToolCommand, format_call
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.-]*)[^\n`]*$")
 SHELL_TOOL = "bash"

@@ -12,7 +12,8 @@ from typing import Any
 
 from mlgym import hookimpl
 from mlgym.errors import ConfigError
-from mlgym.metrics import (
+from mlgym.plugins import MetricSpec
+from mlgym.scoring import (
     BASELINE_METHOD,
     TABLE_KINDS,
     MetricResult,
@@ -21,7 +22,6 @@ from mlgym.metrics import (
     add_intervals,
     score_table,
 )
-from mlgym.specs import MetricSpec
 from mlgym_metric_aup.profile import GRID_POINTS, ProfileSet, compute_profiles
 
 __all__ = ["compute", "mlgym_metrics"]

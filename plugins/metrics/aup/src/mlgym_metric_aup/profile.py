@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlgym.metrics import TaskInfo
+from mlgym.scoring import TaskInfo
 
 GRID_POINTS = 500
 INFEASIBLE_FACTOR = 1.05

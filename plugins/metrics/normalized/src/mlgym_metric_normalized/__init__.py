@@ -20,7 +20,8 @@ import numpy as np
 
 from mlgym import hookimpl
 from mlgym.errors import ConfigError
-from mlgym.metrics import (
+from mlgym.plugins import MetricSpec
+from mlgym.scoring import (
     BASELINE_METHOD,
     TABLE_KINDS,
     MetricResult,
@@ -29,7 +30,6 @@ from mlgym.metrics import (
     add_intervals,
     score_table,
 )
-from mlgym.specs import MetricSpec
 
 __all__ = ["compute", "normalized_improvement", "mlgym_metrics"]
 

@@ -8,7 +8,7 @@ the sandbox for each episode.
 from pathlib import Path
 
 from mlgym import hookimpl
-from mlgym.specs import ServiceSpec
+from mlgym.plugins import ServiceSpec
 
 BUNDLE = Path(__file__).parent / "bundle" / "bundle.yaml"
 

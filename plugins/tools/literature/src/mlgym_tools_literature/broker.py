@@ -2,7 +2,7 @@
 
 The sandbox has no network. The broker runs outside it for one episode, listens on a Unix socket
 bound into the sandbox, and fetches only from an allowlist of hosts. Operations (JSON in, JSON
-out, see :class:`mlgym.tools.JSONSocketServer`):
+out, see :class:`mlgym.specs.JSONSocketServer`):
 
 - ``search`` ``{"query", "n", "sources"}`` -> ``{"results": [...], "failures": {...}, "text"}``
 - ``parse_pdf`` ``{"url"}`` or ``{"data": base64, "name"}``, optional ``"pages": "3-5"`` ->
@@ -34,7 +34,7 @@ import urllib.parse
 from pathlib import Path
 
 from mlgym.errors import ConfigError
-from mlgym.tools import JSONSocketServer, ServiceRequestError
+from mlgym.specs import JSONSocketServer, ServiceRequestError
 from mlgym_tools_literature import pdftext
 from mlgym_tools_literature.fetch import Fetcher, FetchPolicy
 from mlgym_tools_literature.sources import (

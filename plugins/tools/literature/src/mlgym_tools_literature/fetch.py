@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from email.message import Message
 
-from mlgym.tools import ServiceRequestError
+from mlgym.specs import ServiceRequestError
 
 USER_AGENT = "mlgym-literature-broker/0.1 (research agent benchmark; python urllib)"
 RETRY_STATUSES = (429, 502, 503, 504)

@@ -23,7 +23,7 @@ import sys
 import warnings
 import zlib
 
-from mlgym.tools import ServiceRequestError
+from mlgym.specs import ServiceRequestError
 
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 

@@ -8,7 +8,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 
-from mlgym.tools import ServiceRequestError
+from mlgym.specs import ServiceRequestError
 from mlgym_tools_literature.fetch import Fetcher
 
 S2_FIELDS = "title,authors,year,abstract,openAccessPdf,externalIds,url,venue,citationCount"

@@ -9,7 +9,7 @@ episode. This distribution also provides the embedders ``minilm-int8`` (default,
 from pathlib import Path
 
 from mlgym import hookimpl
-from mlgym.specs import EmbedderSpec, ServiceSpec
+from mlgym.plugins import EmbedderSpec, ServiceSpec
 
 BUNDLE = Path(__file__).parent / "bundle" / "bundle.yaml"
 

@@ -3,7 +3,7 @@
 Started by the environment once per episode, outside the sandbox, on a Unix socket bound into it.
 The embedder is loaded once, in the background as the service starts, so the first request may
 wait for it but later ones do not. Operations (JSON over HTTP, see
-:class:`mlgym.tools.JSONSocketServer`):
+:class:`mlgym.specs.JSONSocketServer`):
 
 - ``write`` ``{"text", "tags"}`` -> ``{"entry": {...}, "count"}``
 - ``read`` ``{"query", "k", "tags"}`` -> ``{"matches": [...], "count", "text"}``
@@ -25,7 +25,7 @@ import threading
 from pathlib import Path
 
 from mlgym.errors import ConfigError
-from mlgym.tools import JSONSocketServer, ServiceRequestError
+from mlgym.specs import JSONSocketServer, ServiceRequestError
 from mlgym_tools_memory.store import MemoryStore
 
 OPTIONS = ("store", "embedder", "embedder_config", "episode")

@@ -7,7 +7,7 @@ The new text arrives on standard input. The environment turns the agent's block:
     end_of_edit
 
 into a here-document that hands bash's stdin the new lines followed by the ``end_of_edit`` line
-(see ``mlgym.tools.expand_multiline``).
+(see ``mlgym.specs.expand_multiline``).
 An edit of a Python file that introduces a syntax error, or an undefined name inside the edited
 lines, is not applied: the agent sees the errors, its proposed version and the original.
 """

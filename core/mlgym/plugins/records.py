@@ -1,4 +1,4 @@
-"""Plain records that plugins hand to the core through the hooks in :mod:`mlgym.hookspecs`."""
+"""The records plugins hand to the core through the hooks (:mod:`mlgym.plugins.hookspecs`)."""
 
 from __future__ import annotations
 

@@ -1,24 +1,18 @@
 """Documentation of tool bundles, generated from their specs: for the agent's prompt, for
 ``docs/tools.md`` and as function schemas for models with native tool calling.
 
-    python -m mlgym.tooldocs                   # the prompt text of every installed bundle
-    python -m mlgym.tooldocs --markdown        # the Markdown reference
-    python -m mlgym.tooldocs --json files      # tool-calling schemas of the bundle 'files'
-    python -m mlgym.tooldocs --update docs/tools.md files literature memory
-                                               # rewrite the generated part of a page
+``python -m mlgym.cli.tooldocs`` prints it for the installed bundles (:mod:`mlgym.cli.tooldocs`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from mlgym.tools import ToolBundle, ToolCommand, service_env_var
+from mlgym.errors import ConfigError
+from mlgym.specs.tools import ToolBundle, ToolCommand, service_env_var
 
-BEGIN = "<!-- BEGIN GENERATED COMMAND REFERENCE (python -m mlgym.tooldocs --update) -->"
+BEGIN = "<!-- BEGIN GENERATED COMMAND REFERENCE (python -m mlgym.cli.tooldocs --update) -->"
 END = "<!-- END GENERATED COMMAND REFERENCE -->"
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 
@@ -107,8 +101,6 @@ def update_page(path: Path, bundles: Iterable[ToolBundle]) -> bool:
     """Replace the text between the BEGIN/END markers of ``path``; True if it changed."""
     text = path.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
-        from mlgym.errors import ConfigError
-
         raise ConfigError(f"{path} has no generated section; add the lines\n{BEGIN}\n{END}")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
@@ -116,38 +108,3 @@ def update_page(path: Path, bundles: Iterable[ToolBundle]) -> bool:
     if new != text:
         path.write_text(new, encoding="utf-8")
     return new != text
-
-
-def installed_bundles(ids: list[str] | None = None) -> list[ToolBundle]:
-    """The installed bundles, all or the given ids, sorted by id."""
-    from mlgym.plugins import get_registry
-
-    registry = get_registry()
-    return [registry.get("tools", i) for i in (ids or registry.ids("tools"))]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlgym.tooldocs",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("bundles", nargs="*", help="bundle ids (default: every installed bundle)")
-    form = parser.add_mutually_exclusive_group()
-    form.add_argument("--markdown", action="store_true", help="the Markdown reference")
-    form.add_argument("--json", action="store_true", help="tool-calling function schemas")
-    form.add_argument("--update", metavar="PAGE", type=Path,
-                      help="rewrite the generated section of a Markdown page")
-    args = parser.parse_args(argv)
-    bundles = installed_bundles(args.bundles)
-    if args.update:
-        changed = update_page(args.update, bundles)
-        print(f"{args.update}: {'updated' if changed else 'already current'}")
-    elif args.markdown:
-        sys.stdout.write(render_markdown(bundles))
-    elif args.json:
-        print(json.dumps(tool_schemas(bundles), indent=2))
-    else:
-        print(render_prompt(bundles))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,8 @@
 """Hook specifications: the one contract between the MLGym core and its plugins.
 
 A plugin is a module (or object) registered under the setuptools entry-point group ``mlgym``.
-It implements any of the hooks below as plain functions marked with :data:`mlgym.hookimpl`::
+It implements any of the hooks below as plain functions marked with :data:`hookimpl` (also
+importable as ``mlgym.hookimpl``)::
 
     from pathlib import Path
     from mlgym import hookimpl
@@ -19,6 +20,8 @@ from __future__ import annotations
 import pluggy
 
 hookspec = pluggy.HookspecMarker("mlgym")
+hookimpl = pluggy.HookimplMarker("mlgym")
+"""Marker for plugin hook implementations."""
 
 
 @hookspec
@@ -41,7 +44,7 @@ def mlgym_datasets() -> list:
 
 @hookspec
 def mlgym_agents() -> list:
-    """Return :class:`mlgym.specs.AgentSpec` objects: an agent id and a factory.
+    """Return :class:`mlgym.plugins.AgentSpec` objects: an agent id and a factory.
 
     The factory is called as ``factory(config: dict) -> Agent`` where ``config`` is the agent's
     YAML (checked against ``schemas/agent.schema.json``) merged with command-line overrides.
@@ -59,7 +62,7 @@ def mlgym_tool_bundles() -> list:
 
 @hookspec
 def mlgym_tool_services() -> list:
-    """Return :class:`mlgym.specs.ServiceSpec` objects: harness-side services for tool bundles.
+    """Return :class:`mlgym.plugins.ServiceSpec` objects: harness-side services for tool bundles.
 
     A service runs outside the sandbox for the length of an episode (a literature broker, an
     embedding server) and is reached by the tools through a Unix socket bound into the sandbox.
@@ -68,16 +71,16 @@ def mlgym_tool_services() -> list:
 
 @hookspec
 def mlgym_metrics() -> list:
-    """Return :class:`mlgym.specs.MetricSpec` objects: a metric id and the function computing it.
+    """Return :class:`mlgym.plugins.MetricSpec` objects: a metric id and the function computing it.
 
     The function is called as ``compute(records, tasks, options) -> MetricResult``; see
-    :mod:`mlgym.metrics` for the record and result types.
+    :mod:`mlgym.scoring.metrics` for the record and result types.
     """
 
 
 @hookspec
 def mlgym_sandbox_backends() -> list:
-    """Return :class:`mlgym.specs.BackendSpec` objects: a backend name, a factory and a probe.
+    """Return :class:`mlgym.plugins.BackendSpec` objects: a backend name, a factory and a probe.
 
     ``probe()`` returns ``None`` when the backend works on this machine, else a sentence saying
     why not and how to fix it; ``mlgym doctor`` prints it.
@@ -86,4 +89,4 @@ def mlgym_sandbox_backends() -> list:
 
 @hookspec
 def mlgym_embedders() -> list:
-    """Return :class:`mlgym.specs.EmbedderSpec` objects: text-embedding models for tools."""
+    """Return :class:`mlgym.plugins.EmbedderSpec` objects: text-embedding models for tools."""

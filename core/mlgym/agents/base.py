@@ -1,9 +1,9 @@
-"""The agent interface: a policy over :class:`mlgym.env.MLGymEnv`.
+"""The agent interface: a policy over :class:`mlgym.episode.MLGymEnv`.
 
 An agent reads observations and returns one action (a shell command line, or ``validate`` /
-``submit``) at a time. The runner (:mod:`mlgym.runner`) owns the loop; the agent owns its history
-and its model. Agents are plugins: a distribution returns :class:`mlgym.specs.AgentSpec` from the
-``mlgym_agents`` hook, and ``factory(config)`` builds the agent from its YAML config::
+``submit``) at a time. The runner (:mod:`mlgym.agents.runner`) owns the loop; the agent owns its
+history and its model. Agents are plugins: a distribution returns :class:`mlgym.plugins.AgentSpec`
+from the ``mlgym_agents`` hook, and ``factory(config)`` builds the agent from its YAML config::
 
     class Echo(Agent):
         def act(self, observation, info):
@@ -156,8 +156,8 @@ def agent_config(agent_id: str | None = None, config_path: str | Path | None = N
     ``agent_id`` may be omitted when the YAML at ``config_path`` names its agent. The merged
     result is validated against the agent schema; every problem is reported at once.
     """
-    from mlgym.config import load_config, validate_data
-    from mlgym.plugins import get_registry
+    from mlgym.plugins.registry import get_registry
+    from mlgym.specs.config import load_config, validate_data
 
     user = load_config(config_path, "agent") if config_path else {}
     if agent_id and user.get("agent") and user["agent"] != agent_id:
@@ -179,7 +179,7 @@ def agent_config(agent_id: str | None = None, config_path: str | Path | None = N
 
 def create_agent(config: dict) -> Agent:
     """Build the agent ``config["agent"]`` names, through its plugin's factory."""
-    from mlgym.plugins import get_registry
+    from mlgym.plugins.registry import get_registry
 
     spec = get_registry().get("agents", config["agent"])
     agent = spec.factory(config)

@@ -1,6 +1,6 @@
 """Cross-task metrics: result records in, tables out.
 
-A metric plugin registers :class:`mlgym.specs.MetricSpec` objects through the ``mlgym_metrics``
+A metric plugin registers :class:`mlgym.plugins.MetricSpec` objects through the ``mlgym_metrics``
 hook. Its ``compute(records, tasks, options)`` receives
 
 - ``records``: a list of :class:`ResultRecord`, one per episode (the runner's ``result.json``);
@@ -147,7 +147,7 @@ class TaskInfo:
 
     @classmethod
     def from_spec(cls, spec: Any) -> TaskInfo:
-        """Build from a :class:`mlgym.tasks.TaskSpec`."""
+        """Build from a :class:`mlgym.specs.tasks.TaskSpec`."""
         metric = spec.primary_metric
         return cls(id=spec.id, primary_metric=metric.name, direction=metric.direction,
                    baseline=spec.baseline.get(metric.name),
@@ -275,7 +275,7 @@ def check_tasks(records: Iterable[ResultRecord], tasks: Mapping[str, TaskInfo]) 
     missing = sorted({r.task for r in records} - set(tasks))
     if missing:
         raise ConfigError(f"no task metadata for {', '.join(map(repr, missing))}; build it with "
-                          "mlgym.published.task_infos() or install the task packages")
+                          "mlgym.scoring.task_infos() or install the task packages")
 
 
 # -- bootstrap over seeds ----------------------------------------------------------------------
@@ -354,7 +354,7 @@ def compute_metric(metric_id: str, records: list[ResultRecord], tasks: Mapping[s
                    options: Mapping[str, Any] | None = None, registry: Any = None) -> MetricResult:
     """Compute the installed metric ``metric_id`` on ``records``."""
     if registry is None:
-        from mlgym.plugins import get_registry
+        from mlgym.plugins.registry import get_registry
 
         registry = get_registry()
     spec = registry.get("metrics", metric_id)
@@ -362,5 +362,5 @@ def compute_metric(metric_id: str, records: list[ResultRecord], tasks: Mapping[s
     result = spec.compute(list(records), dict(tasks), dict(options or {}))
     if not isinstance(result, MetricResult):
         raise MLGymError(f"metric {metric_id!r} returned {type(result).__name__}, not "
-                         "mlgym.metrics.MetricResult; fix the metric plugin")
+                         "mlgym.scoring.MetricResult; fix the metric plugin")
     return result

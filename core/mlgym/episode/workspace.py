@@ -28,10 +28,16 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mlgym.evaluation import EvaluatorSetup
+from mlgym.episode.evaluation import EvaluatorSetup
 from mlgym.sandbox.base import Limits, Mount, SandboxConfig
-from mlgym.tasks import TaskSpec
-from mlgym.tools import SANDBOX_RUN_DIR, ToolBundle, sandbox_bin, service_env_var, service_socket
+from mlgym.specs.tasks import TaskSpec
+from mlgym.specs.tools import (
+    SANDBOX_RUN_DIR,
+    ToolBundle,
+    sandbox_bin,
+    service_env_var,
+    service_socket,
+)
 
 log = logging.getLogger(__name__)
 

@@ -42,14 +42,14 @@ class Problem:
 
 def available_schemas() -> list[str]:
     """Names of the schemas shipped with the core (``mlgym schema <name>``)."""
-    root = resources.files("mlgym.schemas")
+    root = resources.files("mlgym.specs.schemas")
     return sorted(p.name.removesuffix(".schema.json") for p in root.iterdir() if p.name.endswith(".schema.json"))
 
 
 @cache
 def load_schema(name: str) -> dict:
     """The JSON Schema called ``name`` (``task``, ``dataset``, ``agent``, ``tools``, ``run``...)."""
-    path = resources.files("mlgym.schemas") / f"{name}.schema.json"
+    path = resources.files("mlgym.specs.schemas") / f"{name}.schema.json"
     if not path.is_file():
         from mlgym.errors import UnknownIdError
 
@@ -181,12 +181,37 @@ def _semantic_problems(schema_name: str, data: Any, positions: _Positions, file:
     """Checks beyond the schema (e.g. exactly one primary metric), on whatever parts are usable."""
     if schema_name != "task" or not isinstance(data, dict):
         return []
-    from mlgym.tasks import task_problems
-
     try:
         return task_problems(data, positions, file)
     except (TypeError, AttributeError, KeyError):  # the schema errors already say what is wrong
         return []
+
+
+def task_problems(data: dict, positions: dict, file: str) -> list[Problem]:
+    """Checks a schema cannot express: one primary metric, baseline keys are metrics, folders
+    exist next to the file, a dev split for the strict protocol."""
+    problems: list[Problem] = []
+    root = Path(file).resolve().parent
+
+    def add(path: tuple, message: str) -> None:
+        line, col = positions.get(path, positions.get((), (1, 1)))
+        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+        problems.append(Problem(file, line, col, dotted, message))
+
+    metrics = [m for m in data.get("metrics", []) if isinstance(m, dict)]
+    primaries = [i for i, m in enumerate(metrics) if m.get("primary") is True]
+    if len(metrics) > 1 and len(primaries) != 1:
+        add(("metrics",), f"exactly one metric must have 'primary: true' (found {len(primaries)})")
+    names = {m.get("name") for m in metrics}
+    for section in ("baseline",):
+        for name in data.get(section) or {}:
+            if name not in names:
+                add((section, name), f"{name!r} is not a declared metric; declared: {', '.join(sorted(map(str, names)))}")
+    for path in (("starter_code",), ("evaluator", "path"), ("hidden_data",)):
+        value = data.get(path[0]) if len(path) == 1 else (data.get(path[0]) or {}).get(path[1])
+        if isinstance(value, str) and not (root / value).is_dir():
+            add(path, f"folder {value!r} does not exist next to {Path(file).name}")
+    return problems
 
 
 def _nearest(positions: _Positions, path: tuple) -> tuple[int, int]:

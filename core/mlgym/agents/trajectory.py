@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlgym.actions import classify
+from mlgym.episode.actions import classify
 from mlgym.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -175,7 +175,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 def validate(data: dict, schema: str = "trajectory", origin: str = "trajectory") -> None:
     """Raise :class:`ConfigError` listing every way ``data`` breaks its JSON Schema."""
-    from mlgym.config import validate_data
+    from mlgym.specs.config import validate_data
 
     problems = validate_data(data, schema, origin)
     if problems:

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from mlgym.config import load_config
 from mlgym.errors import ConfigError
+from mlgym.specs.config import load_config
 
 SANDBOX_TOOLS_ROOT = "/mlgym/tools"
 SANDBOX_RUN_DIR = "/mlgym/run"
@@ -324,7 +324,7 @@ def _handler_class(handle, name: str):
     import logging
     import traceback
 
-    log = logging.getLogger(f"mlgym.tools.{name}")
+    log = logging.getLogger(f"mlgym.specs.tools.{name}")
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"

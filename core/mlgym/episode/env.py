@@ -4,7 +4,7 @@ An episode is a fresh sandboxed workspace holding the task's starter code. Each 
 shell command for the agent's persistent bash, or one of the two commands the environment
 handles itself: ``validate`` (score the workspace, keep going) and ``submit`` (score it as the
 final answer, end the episode). Scores come from the task's evaluator, run out of the agent's
-reach (:mod:`mlgym.evaluation`). ``docs/environment.md`` documents observations, actions,
+reach (:mod:`mlgym.episode.evaluation`). ``docs/environment.md`` documents observations, actions,
 budgets, ``info`` keys, protocols and the reward.
 """
 
@@ -23,16 +23,16 @@ from typing import Any
 import gymnasium
 from gymnasium import spaces
 
-from mlgym.actions import classify
-from mlgym.datasets import materialise
-from mlgym.environments import ensure_environment
+from mlgym.episode.actions import classify
+from mlgym.episode.datasets import materialise
+from mlgym.episode.environments import ensure_environment
+from mlgym.episode.evaluation import Evaluation, describe_evaluation, evaluate, improvement_reward
+from mlgym.episode.workspace import Workspace
 from mlgym.errors import ConfigError, SandboxError
-from mlgym.evaluation import Evaluation, describe_evaluation, evaluate, improvement_reward
-from mlgym.plugins import get_registry
+from mlgym.plugins.registry import get_registry
 from mlgym.sandbox.base import Limits, Sandbox
 from mlgym.sandbox.plugin import default_backend
-from mlgym.tasks import TaskSpec
-from mlgym.workspace import Workspace
+from mlgym.specs.tasks import TaskSpec
 
 EVALUATION_COMMANDS = ("validate", "submit")
 EXIT_REASONS = ("submitted", "max_steps", "time_limit", "cost_limit", "format_error",
@@ -365,7 +365,7 @@ class MLGymEnv(gymnasium.Env[str, str]):
         if self.time_limit is not None:
             timeout = max(1.0, min(timeout, self.time_limit - self.elapsed))
         if self.bundles:
-            from mlgym.tools import expand_multiline
+            from mlgym.specs.tools import expand_multiline
 
             command = expand_multiline(command, self.bundles)
         try:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from mlgym.sandbox.base import Mount, Sandbox
-from mlgym.tasks import Metric, TaskSpec, describe
+from mlgym.specs.tasks import Metric, TaskSpec, describe
 
 ACTIONS = ("validate", "submit", "auto_submit")
 OUTPUT_TAIL_LINES = 25

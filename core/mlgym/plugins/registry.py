@@ -1,9 +1,9 @@
 """The plugin manager: the only place that knows how plugins are discovered.
 
 Plugins register under the setuptools entry-point group ``mlgym`` and implement the hooks of
-:mod:`mlgym.hookspecs`. :func:`get_registry` loads every installed plugin once; a plugin that fails
-to import is recorded in :attr:`Registry.failures` and the others still load. Tests and notebooks
-register plugin objects explicitly with :meth:`Registry.register`.
+:mod:`mlgym.plugins.hookspecs`. :func:`get_registry` loads every installed plugin once; a plugin
+that fails to import is recorded in :attr:`Registry.failures` and the others still load. Tests and
+notebooks register plugin objects explicitly with :meth:`Registry.register`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import pluggy
 
-from mlgym import hookspecs
 from mlgym.errors import ConfigError, DuplicateIdError, UnknownIdError
+from mlgym.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "mlgym"
 KINDS = ("tasks", "datasets", "agents", "tools", "services", "metrics", "backends", "embedders")
@@ -144,14 +144,14 @@ def _materialise(kind: str, item: Any) -> Any:
     """Turn what a hook returned into a spec object: YAML paths are loaded and validated."""
     if kind in ("tasks", "datasets", "tools") and isinstance(item, (str, Path)):
         if kind == "tasks":
-            from mlgym.tasks import load_task
+            from mlgym.specs.tasks import load_task
 
             return load_task(item)
         if kind == "datasets":
-            from mlgym.tasks import load_dataset
+            from mlgym.specs.tasks import load_dataset
 
             return load_dataset(item)
-        from mlgym.tools import load_bundle
+        from mlgym.specs.tools import load_bundle
 
         return load_bundle(item)
     return item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mlgym.config import load_schema
+from mlgym.specs.config import load_schema
 
 DOCUMENTED = ("task", "dataset", "agent", "tools", "run")
 
@@ -43,7 +43,7 @@ def _rows(node: dict, root: dict, prefix: str = "") -> list[tuple[str, str, bool
 def render(names: tuple[str, ...] = DOCUMENTED) -> str:
     """Markdown reference of the named schemas."""
     out = ["# YAML reference", "",
-           "Generated from `schemas/` by `python -m mlgym.schemadoc > docs/schemas.md`; "
+           "Generated from `schemas/` by `python -m mlgym.specs.schemadoc > docs/schemas.md`; "
            "`mlgym schema <name>` prints the JSON Schema itself (point your editor's YAML "
            "language server at it). Unknown keys are errors everywhere; every file may carry "
            "`schema_version: 1`.", ""]

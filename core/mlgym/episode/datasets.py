@@ -31,7 +31,7 @@ from filelock import FileLock
 
 from mlgym.errors import DataUnavailableError
 from mlgym.locations import data_dir, ensure
-from mlgym.tasks import DatasetSpec
+from mlgym.specs.tasks import DatasetSpec
 
 MANIFEST = ".mlgym-dataset.json"
 _CHUNK = 1 << 20

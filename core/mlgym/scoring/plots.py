@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mlgym.actions import ACTION_KINDS
-from mlgym.metrics import BASELINE_METHOD, MetricResult, ResultRecord
+from mlgym.episode.actions import ACTION_KINDS
+from mlgym.scoring.metrics import BASELINE_METHOD, MetricResult, ResultRecord
 
 EXIT_REASONS = ("submitted", "max_steps", "time_limit", "cost_limit", "format_error",
                 "context_window", "interrupted", "error")

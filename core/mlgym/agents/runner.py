@@ -25,8 +25,8 @@ import threading
 import traceback
 from typing import Any
 
-from mlgym.agents import Agent, AgentExit, Turn, Usage
-from mlgym.trajectory import Trajectory
+from mlgym.agents.base import Agent, AgentExit, Turn, Usage
+from mlgym.agents.trajectory import Trajectory
 
 
 def run_episode(env: Any, agent: Agent, trajectory: Trajectory, *, seed: int | None = None,
