@@ -1,7 +1,8 @@
 """The one interface every sandbox backend implements.
 
-A :class:`Sandbox` is an isolated place with a persistent bash session (the agent's shell) and a
-way to run one-shot processes under another identity (the evaluator). Backends differ only in how
+A :class:`Sandbox` is an isolated place with a persistent bash session (the agent's shell), a
+way to run one-shot processes under another identity (the evaluator), and a way to start the
+agent's code as a *player* that an evaluator calls (:meth:`Sandbox.start_player`). Backends differ only in how
 bash is started and how files get in and out; the shell protocol itself lives in
 :mod:`mlgym.sandbox.shell`.
 """
@@ -74,6 +75,22 @@ class CommandResult:
     stderr: str = ""  # run_isolated only: its stderr (``output`` is then stdout alone)
 
 
+class PlayerProcess(ABC):
+    """A player started by :meth:`Sandbox.start_player`: kill it when its referee is done."""
+
+    @abstractmethod
+    def alive(self) -> bool:
+        """Whether the player is still running."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Kill the player and everything it started; remove its sandbox. Safe to call twice."""
+
+    @abstractmethod
+    def stderr(self) -> str:
+        """The end of what the player wrote to stderr (bounded), once it is killed."""
+
+
 class Sandbox(ABC):
     """A started sandbox. Use as a context manager; :meth:`close` leaves nothing behind."""
 
@@ -108,6 +125,15 @@ class Sandbox(ABC):
                      timeout: float) -> CommandResult:
         """Run a fresh one-shot process under a different identity than the agent (the
         evaluator): it sees the workspace read-only plus ``mounts``; the agent cannot signal it."""
+
+    def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
+                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+        """Start the agent's code as a player, in a fresh sandbox of its own: the player uid
+        (neither the agent's nor the evaluator's), the workspace read-only plus ``mounts``, no
+        network, a private empty ``/tmp``, ``limits``; no view of the evaluator or the agent's
+        shell. stdin is closed; stdout and stderr are kept for :meth:`PlayerProcess.stderr`."""
+        raise NotImplementedError(f"the {self.name or type(self).__name__} backend cannot start "
+                                  "players; use 'bwrap' or 'docker'")
 
     @abstractmethod
     def close(self) -> None:

@@ -17,7 +17,8 @@ and ``no_new_privs``. What the agent sees:
 Limits: a per-sandbox cgroup (v1 or v2) holds memory, processes and CPU share where the cgroup
 tree is writable; ``prlimit`` holds file size and CPU seconds, and stands in for memory (address
 space) and processes (per uid) where there is no cgroup. The evaluator (:meth:`run_isolated`)
-runs in a fresh sandbox of its own under the evaluator uid, with the workspace read-only.
+runs in a fresh sandbox of its own under the evaluator uid, with the workspace read-only; a
+player (:meth:`start_player`) likewise under the player uid, with its own limits and cgroup.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ import tempfile
 from pathlib import Path
 
 from mlgym.errors import SandboxError
-from mlgym.sandbox import identity, procs
-from mlgym.sandbox.base import CommandResult, Mount, Sandbox, SandboxConfig
+from mlgym.sandbox import identity, leftovers, procs
+from mlgym.sandbox.base import CommandResult, Limits, Mount, PlayerProcess, Sandbox, SandboxConfig
 from mlgym.sandbox.cgroups import Cgroup
-from mlgym.sandbox.common import SYSTEM_PATH, python_layout, run_process, spawn
+from mlgym.sandbox.common import SYSTEM_PATH, HostPlayer, python_layout, run_process, spawn
 from mlgym.sandbox.shell import BASH_ARGV, PipeShellProcess, Shell
 
 _SYSTEM_DIRS = ("/usr", "/etc")
@@ -109,6 +110,7 @@ class BwrapSandbox(Sandbox):
         self.config = config
         self._agent = identity.agent()
         self._evaluator = identity.evaluator()
+        self._player = identity.player()
         self.agent_uid = self._agent.uid
         self.evaluator_uid = self._evaluator.uid
         self._runtime: Path | None = None
@@ -126,6 +128,7 @@ class BwrapSandbox(Sandbox):
         workspace = Path(self.config.workspace).resolve()
         workspace.mkdir(parents=True, exist_ok=True)
         self._runtime = Path(tempfile.mkdtemp(prefix="mlgym-bwrap-"))
+        leftovers.claim(self._runtime)
         try:
             self._prepare(workspace)
             self._shell = Shell(self._launch_shell)
@@ -181,6 +184,38 @@ class BwrapSandbox(Sandbox):
         finally:
             if cgroup is not None:
                 cgroup.remove()
+
+    def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
+                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+        """A fresh sandbox under the player uid: workspace read-only, ``mounts``, no network,
+        fresh ``/tmp`` and ``/dev/shm`` of ``limits``, its own pid namespace and cgroup."""
+        cgroup = Cgroup.create(limits, prefix="mlgym-player")
+        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        env = {"PATH": ":".join(self._layout.bin_dirs + [SYSTEM_PATH]), "HOME": "/tmp",
+               "USER": self._player.name, "LOGNAME": self._player.name, "LANG": "C.UTF-8",
+               **self._layout.env, **env}
+        args = (self._namespace_args(network=False)
+                + self._filesystem_args(None, [workspace, *mounts], limits.tmpfs_mb())
+                + self._env_args(env) + ["--chdir", cwd, "--"]
+                + self._drop_args(self._player, cgroup, limits) + list(argv))
+        if cgroup is not None:
+            args = cgroup.wrap(args)
+
+        def kill(popen: subprocess.Popen) -> None:
+            procs.send([popen.pid], 9)
+            if cgroup is not None:
+                cgroup.kill_all()
+
+        def cleanup() -> None:
+            if cgroup is not None:
+                cgroup.kill_all()
+                cgroup.remove()
+
+        try:
+            return HostPlayer(args, env={"PATH": SYSTEM_PATH}, kill=kill, cleanup=cleanup, cwd="/")
+        except BaseException:
+            cleanup()
+            raise
 
     def host_pids(self) -> list[int]:
         proc = self._shell.process if self._shell is not None else None
@@ -281,7 +316,8 @@ class BwrapSandbox(Sandbox):
             args.append("--unshare-net")
         return args
 
-    def _filesystem_args(self, scratch: Path | None, mounts: list[Mount]) -> list[str]:
+    def _filesystem_args(self, scratch: Path | None, mounts: list[Mount],
+                         tmpfs_mb: int | None = None) -> list[str]:
         """The mount arguments: system folders, Python, ``mounts``; home, ``/tmp`` and
         ``/dev/shm`` from ``scratch`` (the agent's tmpfs) or, without it, fresh sized tmpfs."""
         assert self._runtime is not None
@@ -300,7 +336,7 @@ class BwrapSandbox(Sandbox):
             args += ["--bind", str(scratch / "tmp"), "/tmp", "--bind", str(scratch / "shm"),
                      "/dev/shm"]
         else:
-            size_mb = self.config.limits.tmpfs_mb()
+            size_mb = tmpfs_mb or self.config.limits.tmpfs_mb()
             for target in ("/tmp", "/dev/shm"):
                 args += ["--size", str(size_mb * 1024 * 1024)] if size_mb else []
                 args += ["--perms", "1777", "--tmpfs", target]
@@ -344,8 +380,9 @@ class BwrapSandbox(Sandbox):
             args += ["--setenv", key, value]
         return args
 
-    def _drop_args(self, who: identity.Identity, cgroup: Cgroup | None) -> list[str]:
-        limits = self.config.limits
+    def _drop_args(self, who: identity.Identity, cgroup: Cgroup | None,
+                   limits: Limits | None = None) -> list[str]:
+        limits = limits or self.config.limits
         rl = ["prlimit", "--core=0"]
         if limits.file_size_mb:
             rl.append(f"--fsize={limits.file_size_mb * 1024 * 1024}")

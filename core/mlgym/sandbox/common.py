@@ -1,11 +1,13 @@
 """Pieces the host-process backends (``local``, ``bwrap``) share: which Python the sandbox sees,
-and running a one-shot process with separate stdout/stderr, a timeout and a tree kill."""
+running a one-shot process with separate stdout/stderr, a timeout and a tree kill, and a player
+process whose output is kept, bounded."""
 
 from __future__ import annotations
 
 import os
 import select
 import signal
+import threading
 import site
 import subprocess
 import sys
@@ -16,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlgym.errors import ConfigError
-from mlgym.sandbox.base import CommandResult, SandboxConfig
+from mlgym.sandbox.base import CommandResult, PlayerProcess, SandboxConfig
 from mlgym.sandbox.shell import DEFAULT_CAPTURE_LIMIT, OutputCapture
 
+PLAYER_OUTPUT_LIMIT = 64 * 1024  # bytes of a player's stderr kept (first and last halves)
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 
 # bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) fires when the *thread* that started it ends,
@@ -124,3 +127,45 @@ def _kill_session(popen: subprocess.Popen) -> None:
         os.killpg(popen.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+class HostPlayer(PlayerProcess):
+    """A player that is a host process tree: ``kill(popen)`` ends the tree, ``cleanup()`` then
+    removes what its sandbox left (a cgroup)."""
+
+    def __init__(self, argv: list[str], *, env: dict[str, str],
+                 kill: Callable[[subprocess.Popen], None] | None = None,
+                 cleanup: Callable[[], None] | None = None, cwd: str | None = None):
+        self._kill = kill or _kill_session
+        self._cleanup = cleanup
+        self._capture = OutputCapture(PLAYER_OUTPUT_LIMIT)
+        self._popen = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                         name="mlgym-player-output")
+        self._reader.start()
+        self._killed = False
+
+    def _read(self) -> None:
+        for chunk in iter(lambda: self._popen.stdout.read1(1 << 16), b""):
+            self._capture.add(chunk)
+
+    def alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def kill(self) -> None:
+        if self._killed:
+            return
+        self._killed = True
+        try:
+            if self._popen.poll() is None:
+                self._kill(self._popen)
+            self._popen.wait()
+            self._reader.join(timeout=5)
+            self._popen.stdout.close()
+        finally:
+            if self._cleanup is not None:
+                self._cleanup()
+
+    def stderr(self) -> str:
+        return self._capture.text()[0]

@@ -9,7 +9,8 @@ container whose memory is so full of tmpfs files that no shell starts is started
 GPUs come as a device request when ``SandboxConfig.gpus > 0``. The workspace is bind-mounted
 read-write (and chowned to the agent uid on the host), other mounts read-only unless
 ``writable``. :meth:`run_isolated` starts a
-separate short-lived container as the evaluator uid with the workspace read-only.
+separate short-lived container as the evaluator uid with the workspace read-only, and
+:meth:`start_player` one as the player uid, with the player's own limits.
 
 Images come from :mod:`mlgym.sandbox.images` (built locally; nothing is pulled). When the docker
 daemon runs on this host, timeouts kill exactly the command's processes through ``/proc``;
@@ -29,7 +30,7 @@ from typing import Any
 
 from mlgym.errors import SandboxError
 from mlgym.sandbox import identity, images, procs
-from mlgym.sandbox.base import CommandResult, Mount, Sandbox, SandboxConfig
+from mlgym.sandbox.base import CommandResult, Limits, Mount, PlayerProcess, Sandbox, SandboxConfig
 from mlgym.sandbox.shell import BASH_ARGV, OutputCapture, Shell, ShellProcess
 
 LABEL = "mlgym.sandbox"
@@ -131,6 +132,40 @@ class DockerShellProcess(ShellProcess):
             pass
 
 
+class ContainerPlayer(PlayerProcess):
+    """A player in a short-lived container of its own; killing it removes the container."""
+
+    def __init__(self, container):
+        self._container = container
+        self._output = ""
+        self._removed = False
+
+    def alive(self) -> bool:
+        if self._removed:
+            return False
+        try:
+            self._container.reload()
+        except Exception:
+            return False
+        return self._container.status in ("created", "running")
+
+    def kill(self) -> None:
+        if self._removed:
+            return
+        self._removed = True
+        try:
+            capture = OutputCapture(64 * 1024)
+            capture.add(self._container.logs(stdout=True, stderr=True))
+            self._output = capture.text()[0]
+        except Exception:
+            pass
+        finally:
+            self._container.remove(force=True)
+
+    def stderr(self) -> str:
+        return self._output
+
+
 class DockerSandbox(Sandbox):
     """One container per episode; see the module docstring."""
 
@@ -140,6 +175,7 @@ class DockerSandbox(Sandbox):
         self.config = config
         self._agent = identity.agent()
         self._evaluator = identity.evaluator()
+        self._player = identity.player()
         self.agent_uid = self._agent.uid
         self.evaluator_uid = self._evaluator.uid
         self.client = client
@@ -215,6 +251,23 @@ class DockerSandbox(Sandbox):
                              timed_out=timed_out,
                              truncated_bytes=dropped_out + dropped_err, stderr=stderr)
 
+    def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
+                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+        """A separate container as the player uid: workspace read-only, no network, fresh
+        ``/tmp``, the player's limits."""
+        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        user = f"{self._player.uid}:{self._player.gid}"
+        container = self._create(list(argv), [workspace, *mounts], tmpfs={}, user=user,
+                                 network=False, role="player", workdir=cwd,
+                                 env={"HOME": "/tmp", "USER": self._player.name, **env},
+                                 limits=limits)
+        try:
+            container.start()
+        except BaseException:
+            container.remove(force=True)
+            raise
+        return ContainerPlayer(container)
+
     def host_pids(self) -> list[int]:
         return [p.pid for p in self.members()]
 
@@ -237,10 +290,11 @@ class DockerSandbox(Sandbox):
     # -- helpers ------------------------------------------------------------------------------
 
     def _create(self, command: list[str], mounts: list[Mount], *, tmpfs: dict[str, str],
-                user: str, network: bool, role: str, workdir: str, env: dict[str, str]):
+                user: str, network: bool, role: str, workdir: str, env: dict[str, str],
+                limits: Limits | None = None):
         import docker
 
-        limits = self.config.limits
+        limits = limits or self.config.limits
         size_mb = limits.tmpfs_mb()
         # every tmpfs is memory charged to the container: sized, so that filling one cannot
         # use up the memory limit on its own

@@ -1,4 +1,4 @@
-"""The two identities every isolating backend uses: the agent and the evaluator.
+"""The identities every isolating backend uses: the agent, the evaluator and the player.
 
 Both are fixed numeric uids so that file ownership means the same thing on the host, in a
 bubblewrap sandbox and in a container:
@@ -7,9 +7,10 @@ bubblewrap sandbox and in a container:
 |---|---|---|---|
 | the agent's shell | ``mlgym-agent`` | 61000 | ``MLGYM_AGENT_UID`` |
 | the evaluator | ``mlgym-eval`` | 61001 | ``MLGYM_EVAL_UID`` |
+| a player (the agent's code called by the evaluator) | ``mlgym-player`` | 61002 | ``MLGYM_PLAYER_UID`` |
 
 No user is added to the host's ``/etc/passwd``: the sandboxes see a passwd file that has these
-two entries added (bubblewrap binds a generated copy, images carry them), so ``whoami``,
+entries added (bubblewrap binds a generated copy, images carry them), so ``whoami``,
 ``getpass.getuser()`` and ``~`` work inside.
 """
 
@@ -71,10 +72,20 @@ def evaluator() -> Identity:
     return ident
 
 
+def player() -> Identity:
+    """The identity of player processes: neither the agent's nor the evaluator's, so a player
+    can signal, trace or write to neither."""
+    ident = Identity("mlgym-player", _uid_from_env("MLGYM_PLAYER_UID", 61002), "/tmp")
+    if ident.uid in (agent().uid, evaluator().uid):
+        raise ConfigError(f"MLGYM_PLAYER_UID={ident.uid} equals the agent's or the evaluator's "
+                          "uid; the player must run under a uid of its own")
+    return ident
+
+
 def passwd_with_sandbox_users(passwd: str, group: str) -> tuple[str, str]:
-    """Return ``passwd`` and ``group`` file contents with the two identities added (or replaced
+    """Return ``passwd`` and ``group`` file contents with the sandbox identities added (or replaced
     where a line already uses their name or uid)."""
-    idents = [agent(), evaluator()]
+    idents = [agent(), evaluator(), player()]
 
     def keep(line: str, kind: str) -> bool:
         fields = line.split(":")

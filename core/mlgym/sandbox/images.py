@@ -1,8 +1,8 @@
 """Container images for the ``docker`` backend, built locally and offline.
 
 Nothing is pulled from a registry. The **base image** is a minimal Debian made with
-``debootstrap --variant=minbase`` (bash, Python 3 with ``venv`` and ``python`` naming it, procps), with the agent and
-evaluator users of :mod:`mlgym.sandbox.identity` added, imported with ``docker import``.
+``debootstrap --variant=minbase`` (bash, Python 3 with ``venv`` and ``python`` naming it, procps), with the agent,
+evaluator and player users of :mod:`mlgym.sandbox.identity` added, imported with ``docker import``.
 A **task image** is the base plus a virtual environment at ``/opt/venv`` (first on ``PATH``,
 made even for a task without requirements) holding the task's requirements, installed with
 ``pip install --no-index`` from wheels that ``pip download`` fetched on the host (pip inside a
@@ -59,7 +59,7 @@ def _mirror() -> str:
 
 def base_image_tag() -> str:
     """The tag the base image has (or will have) for the current recipe and uids."""
-    users = [identity.agent().passwd_line(), identity.evaluator().passwd_line()]
+    users = [i.passwd_line() for i in (identity.agent(), identity.evaluator(), identity.player())]
     return f"{BASE_REPOSITORY}:{_hash({'recipe': BASE_RECIPE, 'users': users})}"
 
 

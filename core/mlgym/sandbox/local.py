@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlgym.sandbox import procs
-from mlgym.sandbox.base import CommandResult, Mount, Sandbox, SandboxConfig
-from mlgym.sandbox.common import SYSTEM_PATH, python_layout, run_process
+from mlgym.sandbox.base import CommandResult, Limits, Mount, PlayerProcess, Sandbox, SandboxConfig
+from mlgym.sandbox.common import SYSTEM_PATH, HostPlayer, python_layout, run_process
 from mlgym.sandbox.shell import BASH_ARGV, PipeShellProcess, Shell
 
 
@@ -130,6 +130,13 @@ class LocalSandbox(Sandbox):
         argv = [self.path_for(a, mounts) if a.startswith("/") else a for a in argv]
         return run_process(argv, env=self._env(env, mounts), cwd=self.path_for(cwd, mounts),
                            timeout=timeout)
+
+    def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
+                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+        """Start ``argv`` as a plain process. Not isolated: same user, no limits, and it can
+        see and change the evaluator; for developing a task only."""
+        argv = [self.path_for(a, mounts) if a.startswith("/") else a for a in argv]
+        return HostPlayer(argv, env=self._env(env, mounts), cwd=self.path_for(cwd, mounts))
 
     def host_pids(self) -> list[int]:
         proc = self._shell.process if self._shell is not None else None

@@ -7,11 +7,11 @@ player who wins more of the 6 battlefields (by sending more soldiers there), -1 
 0 to both on a tie. An allocation other than 6 non-negative integers summing to at most 120
 fails the evaluation.
 
-How games are played, seeded and guarded is in ``iterated_game.py``, shared by MLGym's iterated
-games. Run by hand, ``python evaluate.py`` scores ./strategy.py on split dev, seed 0.
+The strategy runs in a player apart from this process; how games are played, seeded and checked
+is in ``iterated_game.py``, shared by MLGym's iterated games. Run by hand, ``python evaluate.py``
+scores ./strategy.py on split dev, seed 0.
 """
 
-import numbers
 import sys
 
 from iterated_game import Game, main
@@ -23,12 +23,11 @@ Allocation = tuple[int, ...]
 
 def allocation_problem(move) -> str | None:
     """What makes ``move`` an invalid allocation, or None if it is valid."""
-    if isinstance(move, (str, bytes, dict, set)) or not hasattr(move, "__len__"):
+    if type(move) is not list:  # what the player sent, decoded from JSON: plain values only
         return f"an allocation must be a list of {FIELDS} integers"
     if len(move) != FIELDS:
         return f"an allocation must have {FIELDS} battlefields, not {len(move)}"
-    if not all(type(x) is int or (isinstance(x, numbers.Integral) and not isinstance(x, bool))
-               for x in move):  # plain ints first: the isinstance check on numbers is slow
+    if not all(type(x) is int for x in move):  # bools are not soldiers
         return "soldiers must be whole numbers (int)"
     if min(move) < 0:
         return "no battlefield may get a negative number of soldiers"
@@ -42,7 +41,7 @@ def read_allocation(move) -> Allocation:
     problem = allocation_problem(move)
     if problem is not None:
         raise ValueError(problem)
-    return tuple(int(x) for x in move)
+    return tuple(move)
 
 
 def row_payoff(row: Allocation, column: Allocation) -> int:

@@ -5,8 +5,9 @@ Plays the agent's ``row_strategy(history)`` (``strategy.py`` in the workspace) f
 line of stdout: the row player's mean payoff per round (higher is better). A move is the integer
 0 (cooperate) or 1 (defect); anything else fails the evaluation.
 
-How games are played, seeded and guarded is in ``iterated_game.py``, shared by MLGym's iterated
-games. Run by hand, ``python evaluate.py`` scores ./strategy.py on split dev, seed 0.
+The strategy runs in a player apart from this process; how games are played, seeded and checked
+is in ``iterated_game.py``, shared by MLGym's iterated games. Run by hand, ``python evaluate.py``
+scores ./strategy.py on split dev, seed 0.
 """
 
 import sys

@@ -1,0 +1,99 @@
+"""What a dead MLGym process left behind: episode folders, mounted disks and tmpfs, player links.
+
+A Python process that dies without closing its environment (an exception in the user's script, a
+``kill -9``) leaves its episode folder, the workspace's loop-mounted disk image and the sandbox's
+tmpfs mounted. Every such folder is *claimed* when it is made (:func:`claim`): a file
+``.mlgym-owner`` in it holds the pid and start time of the process that made it.
+:func:`sweep`, run when an environment starts and by ``mlgym doctor --clean``, finds the claimed
+folders under the temporary directory whose owner is gone, unmounts everything mounted inside
+them (deepest first, lazily) and removes them. A folder whose owner is alive is never touched,
+and neither is one without a claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from mlgym.sandbox import procs
+
+log = logging.getLogger(__name__)
+
+OWNER_FILE = ".mlgym-owner"
+PREFIX = "mlgym-"
+
+
+def claim(folder: Path) -> None:
+    """Mark ``folder`` as this process's, so that :func:`sweep` removes it once it is gone."""
+    me = procs.read(os.getpid())
+    start = me.start if me is not None else 0
+    marker = folder / OWNER_FILE
+    marker.write_text(f"{os.getpid()} {start}\n")
+    marker.chmod(0o644)
+
+
+def owner_alive(folder: Path) -> bool | None:
+    """Whether the process that claimed ``folder`` still runs (``None``: not claimed)."""
+    try:
+        pid_text, start_text = (folder / OWNER_FILE).read_text().split()
+        pid, start = int(pid_text), int(start_text)
+    except (OSError, ValueError):
+        return None
+    proc = procs.read(pid)
+    return proc is not None and (start == 0 or proc.start == start)
+
+
+def stale(parent: Path | None = None) -> list[Path]:
+    """Claimed folders under ``parent`` (default: the temporary directory) whose owner is gone."""
+    parent = Path(parent or tempfile.gettempdir())
+    try:
+        candidates = sorted(p for p in parent.iterdir() if p.name.startswith(PREFIX))
+    except OSError:
+        return []
+    return [p for p in candidates if p.is_dir() and not p.is_symlink()
+            and owner_alive(p) is False]
+
+
+def sweep(parent: Path | None = None) -> list[Path]:
+    """Unmount and remove the stale folders under ``parent``; return the ones removed."""
+    removed = []
+    for folder in stale(parent):
+        stuck = _unmount_below(folder)
+        if stuck:
+            log.warning("cannot unmount %s; leaving %s in place", ", ".join(stuck), folder)
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    return removed
+
+
+def mounts_below(folder: Path) -> list[str]:
+    """Mount points at or inside ``folder``, deepest first (from ``/proc/self/mountinfo``)."""
+    root = os.path.realpath(folder)
+    found = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        point = fields[4].replace("\\040", " ")
+        if point == root or point.startswith(root + "/"):
+            found.append(point)
+    return sorted(set(found), key=lambda p: p.count("/"), reverse=True)
+
+
+def _unmount_below(folder: Path) -> list[str]:
+    stuck = []
+    for point in mounts_below(folder):
+        proc = subprocess.run(["umount", "--lazy", point], capture_output=True, text=True)
+        if proc.returncode != 0:
+            stuck.append(point)
+    return stuck
