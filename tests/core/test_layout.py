@@ -21,10 +21,11 @@ FLOORS = {
     "specs": 1,
     "plugins": 2,
     "sandbox": 3,
-    "episode": 4,
-    "agents": 5, "scoring": 5,
-    "cli": 6, "testing": 6,
-    "__main__": 7,
+    "player": 4,
+    "episode": 5,
+    "agents": 6, "scoring": 6,
+    "cli": 7, "testing": 7,
+    "__main__": 8,
 }
 FACE = "mlgym"  # mlgym/__init__.py: sets __version__ first, then re-exports from the parts
 

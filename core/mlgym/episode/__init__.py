@@ -4,13 +4,15 @@
   ``submit``, the reward);
 - :mod:`~mlgym.episode.workspace`: the agent's files in a sandbox and what is mounted around them;
 - :mod:`~mlgym.episode.evaluation`: the task's evaluator run out of the agent's reach, its scores;
+- :mod:`~mlgym.episode.submission`: the snapshot of the submission files the evaluator reads;
 - :mod:`~mlgym.episode.datasets`, :mod:`~mlgym.episode.environments`: the data and the Python a
   task declares, made ready once and shared by its episodes;
 - :mod:`~mlgym.episode.actions`: the kinds of action an agent takes;
 - :mod:`~mlgym.episode.registration`: every installed task as ``gymnasium.make("mlgym/<id>")``.
 
 Layer: imports :mod:`mlgym.errors`, :mod:`mlgym.locations`, :mod:`mlgym.specs`,
-:mod:`mlgym.plugins` and :mod:`mlgym.sandbox`; never the agents, scoring or the command line.
+:mod:`mlgym.plugins`, :mod:`mlgym.sandbox` and :mod:`mlgym.player`; never the agents, scoring or
+the command line.
 
 ``import mlgym`` loads this part for its registration, so the other names load on first use:
 gymnasium and the YAML checkers are not imported until something needs them.

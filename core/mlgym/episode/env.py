@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 import math
 import re
 import sys
@@ -30,9 +31,12 @@ from mlgym.episode.evaluation import Evaluation, describe_evaluation, evaluate, 
 from mlgym.episode.workspace import Workspace
 from mlgym.errors import ConfigError, SandboxError
 from mlgym.plugins.registry import get_registry
+from mlgym.sandbox import leftovers
 from mlgym.sandbox.base import Limits, Sandbox
 from mlgym.sandbox.plugin import default_backend
 from mlgym.specs.tasks import TaskSpec
+
+log = logging.getLogger(__name__)
 
 EVALUATION_COMMANDS = ("validate", "submit")
 EXIT_REASONS = ("submitted", "max_steps", "time_limit", "cost_limit", "format_error",
@@ -175,7 +179,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
             self._teardown()
             raise
         self._state = self._tool_state()
-        prompt = self._workspace.prompt(self.splits, max_steps=self.max_steps,
+        prompt = self._workspace.prompt(self.splits, protocol=self.protocol,
+                                        max_steps=self.max_steps,
                                         time_limit=self.time_limit, cost_limit=self.cost_limit)
         self._last_obs = fit_text(prompt, self.observation_space.max_length)
         return self._last_obs, self._info()
@@ -199,6 +204,7 @@ class MLGymEnv(gymnasium.Env[str, str]):
             reward += extra
             obs += "\n\n" + describe_evaluation(evaluation, self.task, self._best_scores(),
                                                 final=True)
+            evaluation.forget_output()
         self._exit_reason = exit_reason
         self._terminated, self._truncated = terminated, truncated
         self._over = terminated or truncated
@@ -247,6 +253,7 @@ class MLGymEnv(gymnasium.Env[str, str]):
         evaluation, _ = self._evaluate("auto_submit")
         self._exit_reason, self._truncated, self._over = exit_reason, True, True
         obs = describe_evaluation(evaluation, self.task, self._best_scores(), final=True)
+        evaluation.forget_output()
         self._last_obs = fit_text(obs, self.observation_space.max_length)
         return self._last_obs, self._info()
 
@@ -298,6 +305,7 @@ class MLGymEnv(gymnasium.Env[str, str]):
         return self._prepared
 
     def _start_episode(self) -> None:
+        _sweep_leftovers()
         data, python, image = self._prepare()
         self._workspace = Workspace(self.task, datasets=data, python=python,
                                     bundles=self.bundles, disk_quota=self.disk_quota)
@@ -351,8 +359,10 @@ class MLGymEnv(gymnasium.Env[str, str]):
             return (f"`{word}` takes no arguments and must be the whole action; it scores the "
                     "workspace as it is."), 0.0, False, None
         evaluation, reward = self._evaluate(word)
-        submitted = word == "submit" and evaluation.ok
+        # under `strict` a failed submission ends the episode too: one look at the test split
+        submitted = word == "submit" and (evaluation.ok or self.protocol == "strict")
         obs = describe_evaluation(evaluation, self.task, self._best_scores(), final=submitted)
+        evaluation.forget_output()
         return obs, reward, submitted, "submitted" if submitted else None
 
     def _run_command(self, action: str) -> tuple[str, str | None]:
@@ -393,7 +403,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
         split = self.splits["validate" if action == "validate" else "submit"]
         evaluation = evaluate(self._sandbox, self.task, self._workspace.evaluator_setup(),
                               step=self._steps, action=action, split=split,
-                              seed=self.eval_seed, episode_start=self._started)
+                              seed=self.eval_seed, episode_start=self._started,
+                              workspace=self._workspace.workspace, scratch=self._workspace.root)
         self.evaluations.append(evaluation)
         self._step_info["evaluation"] = evaluation.record()
         if not evaluation.ok:
@@ -480,3 +491,15 @@ def _last_json_object(text: str) -> dict:
             continue
         return value if isinstance(value, dict) else {}
     return {}
+
+
+_swept = False
+
+
+def _sweep_leftovers() -> None:
+    """Once per process: remove the episode folders and mounts of dead MLGym processes."""
+    global _swept
+    if not _swept:
+        _swept = True
+        for folder in leftovers.sweep():
+            log.info("removed %s, left by a process that ended without closing it", folder)

@@ -9,9 +9,11 @@ Layout inside the sandbox (``docs/environment.md`` has the full table)::
     /mlgym/tools/<bundle>/bin        each tool bundle's executables, read-only, on PATH
     /mlgym/run/<service>.sock        sockets of the harness-side tool services
 
-The evaluator (a separate process under another identity) sees the workspace read-only plus
-``/mlgym/evaluator`` (its own folder, the working directory), ``/mlgym/hidden`` (hidden data,
-never mounted in the agent's sandbox) and ``/mlgym/data/<id>``.
+The evaluator (a separate process under another identity) sees a snapshot of the submission
+files at the workspace's path plus ``/mlgym/evaluator`` (its own folder, the working directory),
+``/mlgym/hidden`` (hidden data, never mounted in the agent's sandbox) and ``/mlgym/data/<id>``.
+A player (the agent's code that the evaluator calls) sees the workspace read-only and
+``/mlgym/player`` (its folder, the working directory), never the hidden data.
 
 When MLGym runs as root, the workspace and the state folder live on a small ext4 file system
 of the task's declared disk size (a sparse image, loop-mounted), so an agent that fills its disk
@@ -29,6 +31,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlgym.episode.evaluation import EvaluatorSetup
+from mlgym.player import PlayerSetup
+from mlgym.sandbox import leftovers
 from mlgym.sandbox.base import Limits, Mount, SandboxConfig
 from mlgym.specs.tasks import TaskSpec
 from mlgym.specs.tools import (
@@ -46,6 +50,7 @@ STATE_DIR = "/mlgym/state"
 EVALUATOR_DIR = "/mlgym/evaluator"
 HIDDEN_DIR = "/mlgym/hidden"
 DATA_DIR = "/mlgym/data"
+PLAYER_DIR = "/mlgym/player"
 USER_BASE = ".local"  # inside the workspace: where `pip install` puts the agent's packages
 LISTING_ENTRIES = 60
 LISTING_DEPTH = 3
@@ -69,6 +74,7 @@ class Workspace:
         self.bundles = list(bundles)
         self.root = Path(tempfile.mkdtemp(prefix=f"mlgym-{task.id}-", dir=parent))
         os.chmod(self.root, 0o755)
+        leftovers.claim(self.root)  # removed by the next sweep if this process dies unclosed
         self.disk = self.root / "disk"
         self.workspace = self.disk / "workspace"
         self.state = self.disk / "state"
@@ -176,7 +182,28 @@ class Workspace:
                "MLGYM_DATA_DIR": DATA_DIR, "PYTHONNOUSERSITE": "1",
                "PYTHONDONTWRITEBYTECODE": "1"}
         return EvaluatorSetup(argv=list(task.evaluator_command), cwd=EVALUATOR_DIR,
-                              mounts=mounts, env=env, timeout=task.evaluator_timeout)
+                              mounts=mounts, env=env, timeout=task.evaluator_timeout,
+                              submission=task.submission_files,
+                              submission_max_bytes=task.submission_max_mb * 1024 * 1024,
+                              player=self.player_setup())
+
+    def player_setup(self) -> PlayerSetup | None:
+        """How the task's players are started: the agent's code in a sandbox of its own, the
+        player's folder at ``/mlgym/player``, the workspace read-only, never the hidden data."""
+        spec = self.task.player
+        if spec is None:
+            return None
+        compute = self.task.compute
+        limits = Limits(memory_mb=spec.memory_mb or compute.memory_mb,
+                        cpus=spec.cpus or compute.cpus, processes=spec.processes)
+        mounts = [Mount(spec.path, PLAYER_DIR)]
+        if self.task.hidden_dir is not None:  # as in the agent's sandbox: empty at its host path
+            mounts.append(Mount(self.empty, str(self.task.hidden_dir)))
+        env = {"MLGYM_WORKSPACE": WORKSPACE, "PYTHONUSERBASE": f"{WORKSPACE}/{USER_BASE}",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        return PlayerSetup(argv=list(spec.command), cwd=PLAYER_DIR, mounts=mounts, env=env,
+                           limits=limits, call_timeout=spec.call_timeout,
+                           start_timeout=spec.start_timeout, max_starts=spec.max_starts)
 
     # -- what the agent is told ---------------------------------------------------------------
 
@@ -191,7 +218,8 @@ class Workspace:
         return "\n".join([f"{WORKSPACE}/"] + lines)
 
     def prompt(self, splits: Mapping[str, str], *, max_steps: int | None,
-               time_limit: float | None, cost_limit: float | None) -> str:
+               time_limit: float | None, cost_limit: float | None,
+               protocol: str = "mlgym") -> str:
         """The first observation: the task, the workspace, and the rules of the episode."""
         task = self.task
         budget = [f"{max_steps} steps"] if max_steps else []
@@ -216,7 +244,8 @@ class Workspace:
             f"- `validate` scores the current workspace on the {splits['validate']} split and "
             "shows the scores; the episode goes on.",
             f"- `submit` scores the workspace on the {splits['submit']} split as your final "
-            "answer and ends the episode.",
+            "answer and ends the episode"
+            + (" (also when it fails: validate first)." if protocol == "strict" else "."),
             "- `pip install <package>` installs into your workspace (the environment's own "
             "packages are read-only).",
         ]

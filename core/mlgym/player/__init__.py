@@ -8,7 +8,8 @@ sends it calls over a stream that MLGym relays (:mod:`mlgym.player.link`). The t
 protocol are standard-library files that tasks copy into their evaluator folder:
 ``lib/mlgym_referee.py`` and ``lib/mlgym_player.py`` (:func:`library_files`).
 
-This part may import :mod:`mlgym.sandbox` and :mod:`mlgym.errors`; the episode imports it.
+Layer: imports :mod:`mlgym.sandbox` (and below); the episode imports it. ``lib/`` imports nothing
+of MLGym: its files run inside sandboxes, copied into a task's folder.
 """
 
 from __future__ import annotations

@@ -122,9 +122,11 @@ class Sandbox(ABC):
 
     @abstractmethod
     def run_isolated(self, argv: list[str], *, cwd: str, mounts: list[Mount], env: dict[str, str],
-                     timeout: float) -> CommandResult:
+                     timeout: float, workspace: Path | None = None) -> CommandResult:
         """Run a fresh one-shot process under a different identity than the agent (the
-        evaluator): it sees the workspace read-only plus ``mounts``; the agent cannot signal it."""
+        evaluator): it sees the workspace read-only plus ``mounts``; the agent cannot signal it.
+        ``workspace`` (a host folder) is shown at the workspace's path instead of the live
+        workspace, e.g. a snapshot of the submission files."""
 
     def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
                      env: dict[str, str], limits: Limits) -> PlayerProcess:

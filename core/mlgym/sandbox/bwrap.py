@@ -158,16 +158,18 @@ class BwrapSandbox(Sandbox):
         return self._shell.run(command, timeout)
 
     def run_isolated(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], timeout: float) -> CommandResult:
+                     env: dict[str, str], timeout: float,
+                     workspace: Path | None = None) -> CommandResult:
         """A fresh sandbox under the evaluator uid: workspace read-only, ``mounts`` as given
         (read-only unless ``writable``), no network, its own pid namespace and cgroup."""
         cgroup = Cgroup.create(self.config.limits, prefix="mlgym-eval")
-        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        shown = Mount(Path(workspace or self.config.workspace).resolve(),
+                      self.config.workspace_target)
         env = {"PATH": ":".join(self._layout.bin_dirs + [SYSTEM_PATH]), "HOME": "/tmp",
                "USER": self._evaluator.name, "LOGNAME": self._evaluator.name, "LANG": "C.UTF-8",
                **self._layout.env, **env}
         args = (self._namespace_args(network=False)
-                + self._filesystem_args(None, [workspace, *mounts])
+                + self._filesystem_args(None, [shown, *mounts])
                 + self._env_args(env) + ["--chdir", cwd, "--"]
                 + self._drop_args(self._evaluator, cgroup) + list(argv))
         if cgroup is not None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import select
 import signal
-import threading
 import site
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -147,7 +147,8 @@ class HostPlayer(PlayerProcess):
         self._killed = False
 
     def _read(self) -> None:
-        for chunk in iter(lambda: self._popen.stdout.read1(1 << 16), b""):
+        fd = self._popen.stdout.fileno()
+        for chunk in iter(lambda: os.read(fd, 1 << 16), b""):
             self._capture.add(chunk)
 
     def alive(self) -> bool:

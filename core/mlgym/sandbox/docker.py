@@ -222,13 +222,15 @@ class DockerSandbox(Sandbox):
         return self._shell.run(command, timeout)
 
     def run_isolated(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], timeout: float) -> CommandResult:
+                     env: dict[str, str], timeout: float,
+                     workspace: Path | None = None) -> CommandResult:
         """A separate container as the evaluator uid: workspace read-only, no network."""
         import requests
 
-        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        shown = Mount(Path(workspace or self.config.workspace).resolve(),
+                      self.config.workspace_target)
         user = f"{self._evaluator.uid}:{self._evaluator.gid}"
-        container = self._create(list(argv), [workspace, *mounts], tmpfs={}, user=user,
+        container = self._create(list(argv), [shown, *mounts], tmpfs={}, user=user,
                                  network=False, role="evaluator", workdir=cwd,
                                  env={"HOME": "/tmp", "USER": self._evaluator.name, **env})
         timed_out, code = False, None

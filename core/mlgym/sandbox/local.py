@@ -124,9 +124,12 @@ class LocalSandbox(Sandbox):
         return self._shell.run(command, timeout)
 
     def run_isolated(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], timeout: float) -> CommandResult:
+                     env: dict[str, str], timeout: float,
+                     workspace: Path | None = None) -> CommandResult:
         """Run ``argv`` as a fresh process. Not isolated: same user, workspace writable.
         Arguments, ``cwd`` and environment values that are sandbox paths are mapped."""
+        if workspace is not None:  # listed first: it wins over the live workspace's mapping
+            mounts = [Mount(workspace, self.config.workspace_target), *mounts]
         argv = [self.path_for(a, mounts) if a.startswith("/") else a for a in argv]
         return run_process(argv, env=self._env(env, mounts), cwd=self.path_for(cwd, mounts),
                            timeout=timeout)

@@ -188,8 +188,9 @@ def _semantic_problems(schema_name: str, data: Any, positions: _Positions, file:
 
 
 def task_problems(data: dict, positions: dict, file: str) -> list[Problem]:
-    """Checks a schema cannot express: one primary metric, baseline keys are metrics, folders
-    exist next to the file, a dev split for the strict protocol."""
+    """Checks a schema cannot express: one primary metric, baseline keys are metrics, metric
+    ranges are not empty, folders exist next to the file, a player's folder is one the agent may
+    see."""
     problems: list[Problem] = []
     root = Path(file).resolve().parent
 
@@ -207,7 +208,21 @@ def task_problems(data: dict, positions: dict, file: str) -> list[Problem]:
         for name in data.get(section) or {}:
             if name not in names:
                 add((section, name), f"{name!r} is not a declared metric; declared: {', '.join(sorted(map(str, names)))}")
-    for path in (("starter_code",), ("evaluator", "path"), ("hidden_data",)):
+    for i, metric in enumerate(metrics):
+        bounds = metric.get("range")
+        if (isinstance(bounds, list) and len(bounds) == 2 and None not in bounds
+                and all(isinstance(b, (int, float)) for b in bounds) and bounds[0] > bounds[1]):
+            add(("metrics", i, "range"), f"the range {bounds} is empty: write [low, high]")
+    player = data.get("player")
+    evaluator = data.get("evaluator") if isinstance(data.get("evaluator"), dict) else {}
+    if isinstance(player, dict) and "path" not in player:
+        if "path" not in evaluator:
+            add(("player",), "the player needs a folder: give player.path or evaluator.path")
+        elif evaluator.get("visible", True) is False:
+            add(("player",), "the player runs in the evaluator's folder, which is not visible to "
+                "the agent (evaluator.visible: false), so the agent's code would see what the "
+                "agent may not: give the player a folder of its own (player.path)")
+    for path in (("starter_code",), ("evaluator", "path"), ("hidden_data",), ("player", "path")):
         value = data.get(path[0]) if len(path) == 1 else (data.get(path[0]) or {}).get(path[1])
         if isinstance(value, str) and not (root / value).is_dir():
             add(path, f"folder {value!r} does not exist next to {Path(file).name}")

@@ -29,10 +29,17 @@ class Metric:
     direction: str  # "maximize" | "minimize"
     primary: bool = False
     description: str = ""
+    low: float | None = None  # valid values lie in [low, high]; None: no bound
+    high: float | None = None
 
     @property
     def higher_is_better(self) -> bool:
         return self.direction == "maximize"
+
+    def out_of_range(self, value: float) -> bool:
+        """Whether ``value`` lies outside the metric's declared range."""
+        return ((self.low is not None and value < self.low)
+                or (self.high is not None and value > self.high))
 
     def better(self, a: float, b: float) -> bool:
         """True when score ``a`` is strictly better than ``b`` in this metric's direction."""
@@ -48,6 +55,20 @@ class Compute:
     gpus: int = 0
     disk_mb: int = 10240
     processes: int = 512
+
+
+@dataclass(frozen=True)
+class PlayerSpec:
+    """The agent's code that the evaluator calls, started as a sandboxed player per connection."""
+
+    command: tuple[str, ...]
+    path: Path  # the player's folder, mounted read-only as its working directory
+    call_timeout: float = 60.0
+    start_timeout: float = 30.0
+    max_starts: int = 8
+    memory_mb: int | None = None  # None: the task's compute.memory
+    cpus: float | None = None  # None: the task's compute.cpus
+    processes: int = 64
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,8 @@ class TaskSpec:
     datasets: tuple[tuple[str, str], ...] = ()  # (dataset id, mount folder in the workspace)
     submission_files: tuple[str, ...] = ()
     submission_description: str = ""
+    submission_max_mb: int = 256
+    player: PlayerSpec | None = None
     baseline: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     paper_baseline: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     paper_best: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
@@ -147,7 +170,8 @@ def load_task(path: str | Path) -> TaskSpec:
         name=data["name"],
         description=data["description"].strip(),
         root=root,
-        metrics=tuple(Metric(m["name"], m["direction"], bool(m.get("primary")), m.get("description", ""))
+        metrics=tuple(Metric(m["name"], m["direction"], bool(m.get("primary")),
+                             m.get("description", ""), *m.get("range", (None, None)))
                       for m in data["metrics"]),
         evaluator_command=command,
         evaluator_dir=evaluator_dir,
@@ -158,6 +182,8 @@ def load_task(path: str | Path) -> TaskSpec:
         datasets=tuple((d["id"], d.get("mount", f"data/{d['id']}")) for d in data.get("datasets", [])),
         submission_files=tuple(data.get("submission", {}).get("files", [])),
         submission_description=data.get("submission", {}).get("description", ""),
+        submission_max_mb=parse_size_mb(data.get("submission", {}).get("max_size", 256)),
+        player=_player(data.get("player"), root, evaluator_dir),
         baseline=MappingProxyType(dict(data.get("baseline", {}))),
         paper_baseline=MappingProxyType(dict(paper.get("baseline", {}))),
         paper_best=MappingProxyType(dict(paper.get("best", {}))),
@@ -183,6 +209,27 @@ def load_task(path: str | Path) -> TaskSpec:
         tags=tuple(data.get("tags", [])),
         seed=int(data.get("seed", 0)),
         source_file=path,
+    )
+
+
+def _player(data: dict | None, root: Path, evaluator_dir: Path | None) -> PlayerSpec | None:
+    if data is None:
+        return None
+    command = data["command"]
+    folder = (root / data["path"]).resolve() if "path" in data else evaluator_dir
+    if folder is None:
+        raise ConfigError(f"{root / 'task.yaml'}: player: give a 'path' (the player's folder) or "
+                          "an evaluator.path to run the player in")
+    memory = data.get("memory")
+    return PlayerSpec(
+        command=tuple(command.split()) if isinstance(command, str) else tuple(command),
+        path=folder,
+        call_timeout=float(data.get("call_timeout", 60.0)),
+        start_timeout=float(data.get("start_timeout", 30.0)),
+        max_starts=int(data.get("max_starts", 8)),
+        memory_mb=None if memory is None else parse_size_mb(memory),
+        cpus=None if data.get("cpus") is None else float(data["cpus"]),
+        processes=int(data.get("processes", 64)),
     )
 
 
