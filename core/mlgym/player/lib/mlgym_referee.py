@@ -191,7 +191,9 @@ def connect(local=None, *, call_timeout=None):
     ours, theirs = socket.socketpair()
     print("note: MLGYM_PLAYER_SOCKET is unset: the player runs here, unisolated",
           file=sys.stderr)
-    env = {**os.environ, "MLGYM_PLAYER_FD": str(theirs.fileno()), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("MLGYM_HIDDEN_DIR", "MLGYM_DATA_DIR", "MLGYM_PLAYER_SOCKET")}
+    env.update({"MLGYM_PLAYER_FD": str(theirs.fileno()), "PYTHONDONTWRITEBYTECODE": "1"})
     process = subprocess.Popen(local, env=env, pass_fds=(theirs.fileno(),),
                                stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno())
     theirs.close()

@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from mlgym.cli import main as mlgym_main
+from mlgym.player import LIBRARY
 from mlgym.plugins import get_registry
 from mlgym.testing import run_evaluator
 
-SHARED_MODULE = Path(__file__).resolve().parents[1] / "iterated_game.py"
+SHARED = Path(__file__).resolve().parents[1]
+SHARED_MODULES = [SHARED / "iterated_game.py", SHARED / "game_player.py",
+                  *sorted(LIBRARY.glob("mlgym_*.py"))]
 MOVES = {  # task id -> two valid moves of the game, as Python source
     "prisoners-dilemma": ("0", "1"),
     "battle-of-sexes": ("0", "1"),
@@ -45,11 +48,12 @@ def strategy(*body: str, before: str = "") -> dict[str, str]:
     return {"strategy.py": f"{before}def row_strategy(history):\n{lines}"}
 
 
-def test_the_evaluator_carries_the_current_shared_module(task):
-    copy = task.evaluator_dir / SHARED_MODULE.name
-    assert copy.is_file() and copy.read_bytes() == SHARED_MODULE.read_bytes(), (
+@pytest.mark.parametrize("source", SHARED_MODULES, ids=lambda p: p.name)
+def test_the_evaluator_carries_the_current_shared_modules(task, source):
+    copy = task.evaluator_dir / source.name
+    assert copy.is_file() and copy.read_bytes() == source.read_bytes(), (
         f"{copy} is missing or out of date: reinstall the task's package "
-        f"(`pip install -e {task.root.parents[1]}`), whose setup.py copies {SHARED_MODULE}")
+        f"(`pip install -e {task.root.parents[1]}`), whose setup.py copies {source}")
 
 
 def test_the_task_is_valid_and_its_starter_reproduces_the_baseline(task):
@@ -122,15 +126,15 @@ FAILING = [  # (workspace, fragments of the message), with {move} a valid move
     (strategy("return {move} if len(history) < 2 else 1 // 0"),
      ["ZeroDivisionError", "game 1, round 3", "history [("]),
     (strategy("return history[5]"), ["IndexError", "game 1, round 1", "history []"]),
-    (strategy("raise SystemExit(0)"), ["row_strategy raised SystemExit(0)"]),
+    (strategy("raise SystemExit(0)"), ["row_strategy raised SystemExit", "game 1, round 1"]),
     ({"strategy.py": "def row_strategy():\n    return {move}\n"}, ["TypeError", "row_strategy()"]),
     ({"strategy.py": "def strategy(history):\n    return {move}\n"},
      ["defines no function row_strategy"]),
     ({"strategy.py": "row_strategy = {move}\n"}, ["defines no function row_strategy"]),
     ({"strategy.py": "def row_strategy(history)\n    return {move}\n"},
-     ["importing strategy.py failed", "SyntaxError"]),
-    ({"strategy.py": "import missing_module\n"}, ["importing strategy.py failed",
-                                                  "ModuleNotFoundError"]),
+     ["import_strategy raised SyntaxError", "strategy.py, line 1"]),
+    ({"strategy.py": "import missing_module\n"}, ["import_strategy raised ModuleNotFoundError",
+                                                  "missing_module"]),
     ({}, ["strategy.py not found"]),
 ]
 
@@ -144,3 +148,5 @@ def test_a_failing_strategy_fails_the_evaluation_with_a_clear_message(task, move
     message = result.failure()
     assert message.startswith("evaluation failed:")
     assert all(fragment in message for fragment in expected), message
+    # and the fixed-form line that is all the agent sees of it on the test split
+    assert result.stdout.strip().startswith('{"failed": {"call": ')

@@ -66,7 +66,11 @@ def test_a_round_pays_the_player_who_wins_more_battlefields(evaluator, row, colu
 def test_a_valid_allocation_is_read_as_a_tuple_of_ints(evaluator):
     assert evaluator.read_allocation([20, 20, 20, 20, 20, 20]) == (20,) * 6
     with pytest.raises(ValueError, match="more than the 120"):
-        evaluator.read_allocation((60, 61, 0, 0, 0, 0))
+        evaluator.read_allocation([60, 61, 0, 0, 0, 0])
+    # what the player sends is decoded JSON: only a list of plain ints is an allocation
+    for move in ((20,) * 6, [20.0] * 6, [True] * 6):
+        with pytest.raises(ValueError):
+            evaluator.read_allocation(move)
 
 
 def test_opponent_spends_exactly_120_soldiers_spread_evenly_on_average(task):
