@@ -106,6 +106,10 @@ def run_evaluator(task: str | TaskSpec | Path,
     - ``MLGYM_DATA_DIR``: ``data_dir``, by default the folder of the task's datasets
       (materialised as an episode would) or an empty one.
 
+    A task with a ``player`` gets its players as plain subprocesses of the evaluator (the
+    referee's half of the protocol starts them when ``MLGYM_PLAYER_SOCKET`` is unset): no
+    isolation, which is what a task's own tests of its rules need; episodes isolate them.
+
     The scores are read as an episode reads them (:func:`mlgym.episode.parse_scores`). An
     evaluator that outlives the task's ``evaluator.timeout`` raises
     :class:`subprocess.TimeoutExpired`.

@@ -1,5 +1,9 @@
 """Measure the 3sat baseline: the starter heuristic through the real evaluator, dev and test.
 
+The evaluator runs here as a plain subprocess, and so does its player (no sandbox): this measures
+the solver, not the isolation; ``mlgym run --task 3sat --agent baseline --backend bwrap`` measures
+both.
+
     python plugins/tasks/3sat/benchmarks/baseline.py [--seed 0] [--splits dev test]
 
 Prints each run's total as the evaluator reports it and the final metrics per split, with the
@@ -39,8 +43,9 @@ def main() -> int:
             if result.returncode != 0:
                 print(result.stderr, file=sys.stderr)
                 return 1
-            for line in result.stdout.splitlines()[:-1]:
-                print(f"  {split} {line}")
+            for line in result.stderr.splitlines():
+                if line.startswith("run "):
+                    print(f"  {split} {line}")
             print(f"{split}: {result.stdout.splitlines()[-1]}  (evaluation took {elapsed:.1f} s)")
     return 0
 
