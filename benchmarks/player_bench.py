@@ -82,7 +82,7 @@ def bench_protocol(backend: str, calls: int, batch: int) -> None:
         config = SandboxConfig(workspace=root / "workspace", limits=Limits(memory_mb=1024))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sandbox = get_registry().backend(backend).factory(config)
+            sandbox = get_registry().get("backends", backend).factory(config)
             sandbox.start()
         try:
             setup = PlayerSetup(argv=["python3", "player.py"], cwd="/mlgym/player",
@@ -111,7 +111,9 @@ def bench_games(backend: str, repeats: int) -> None:
     from mlgym.plugins import get_registry
 
     for task in ("prisoners-dilemma", "battle-of-sexes", "blotto"):
-        if task not in get_registry().ids("tasks"):
+        try:
+            get_registry().task(task)
+        except Exception:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -123,7 +125,7 @@ def bench_games(backend: str, repeats: int) -> None:
                 started = time.perf_counter()
                 _, _, _, _, info = env.step("validate")
                 times.append(time.perf_counter() - started)
-                score = (info.get("evaluation") or {}).get("scores")
+                score = info.get("scores")
         finally:
             env.close()
         print(f"{backend}: {task:<18} validate  median {statistics.median(times):6.2f} s   "
