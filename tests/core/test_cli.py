@@ -15,9 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def mlgym(*args: str, python: str = sys.executable, cwd: Path | None = None, check: bool = True):
+def mlgym(*args: str, python: str = sys.executable, cwd: Path | None = None, check: bool = True,
+          env: dict[str, str] | None = None):
     result = subprocess.run([python, "-m", "mlgym", *args], capture_output=True, text=True, cwd=cwd,
-                            timeout=300)
+                            timeout=300, env=None if env is None else {**os.environ, **env})
     if check and result.returncode != 0:
         raise AssertionError(f"mlgym {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -50,6 +51,27 @@ def test_list_every_kind_and_doctor():
     report = json.loads(mlgym("doctor", "--json").stdout)
     assert "local" in report["backends"] and report["backends"]["local"] == "ok"
     assert "sandbox backends" in mlgym("doctor").stdout
+
+
+def test_doctor_lists_and_cleans_what_dead_processes_left(tmp_path):
+    from mlgym.sandbox import leftovers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale, live, unclaimed = (tmp_path / name for name in ("mlgym-stale", "mlgym-live", "mlgym-x"))
+    for folder in (stale, live, unclaimed):
+        (folder / "inner").mkdir(parents=True)
+    (stale / leftovers.OWNER_FILE).write_text(f"{dead} 1\n")
+    leftovers.claim(live)  # this test's process: alive
+    env = {"TMPDIR": str(tmp_path)}
+    report = json.loads(mlgym("doctor", "--json", env=env).stdout)
+    assert report["leftovers"] == {"stale": [str(stale)], "removed": []}
+    listed = mlgym("doctor", env=env).stdout
+    assert f"  {stale}" in listed and "mlgym doctor --clean" in listed and stale.exists()
+    cleaned = mlgym("doctor", "--clean", env=env).stdout
+    assert f"removed {stale}" in cleaned and not stale.exists()
+    assert live.exists() and unclaimed.exists()
+    assert "nothing left behind" in mlgym("doctor", env=env).stdout
 
 
 def test_info_unknown_task_suggests(tmp_path):
@@ -118,6 +140,64 @@ def test_scaffolded_task_installs_lists_validates_and_uninstalls(tmp_path, isola
     assert "throwaway-task" not in mlgym("list", "tasks", python=isolated_python).stdout
     # the main environment never saw it
     assert "throwaway-task" not in mlgym("list", "tasks").stdout
+
+
+SCORE_SCAFFOLDED = """\
+import json, sys
+from mlgym.testing import run_evaluator
+runs = {"starter": run_evaluator("player-task"),
+        "exact": run_evaluator("player-task", {"solution.py": "def predict(x):\\n    return 3 * x + 1\\n"}),
+        "raises": run_evaluator("player-task", {"solution.py": "def predict(x):\\n    return {}[x]\\n"}),
+        "float": run_evaluator("player-task", {"solution.py": "def predict(x):\\n    return 0.5\\n"})}
+print(json.dumps({name: [run.scores, run.stdout.strip()] for name, run in runs.items()}))
+"""
+
+EPISODE_ON_SCAFFOLDED = """\
+import json, sys
+from mlgym.episode import MLGymEnv
+env = MLGymEnv("player-task", backend=sys.argv[1])
+try:
+    env.reset(seed=0)
+    env.step("printf 'def predict(x):\\n    return 3 * x + 1\\n' > solution.py")
+    info = env.step("validate")[4]
+    print(json.dumps(info["scores"]))
+finally:
+    env.close()
+"""
+
+
+def test_scaffolded_player_task_validates_and_scores_through_its_referee(tmp_path,
+                                                                         isolated_python):
+    from mlgym.player import library_files
+
+    mlgym("new", "task", "player-task", "--player", "--dir", str(tmp_path))
+    package = tmp_path / "mlgym-task-player-task"
+    assert "1 file(s) valid" in mlgym("validate", str(package)).stdout
+    evaluator = next(package.rglob("evaluator"))
+    for name, source in library_files().items():
+        assert (evaluator / name).read_text() == source.read_text()
+    pip(isolated_python, "install", "--no-deps", "--no-build-isolation", str(package))
+    try:
+        info = json.loads(mlgym("info", "player-task", "--json", python=isolated_python).stdout)
+        baseline = info["baseline"]["error"]
+        done = subprocess.run([isolated_python, "-c", SCORE_SCAFFOLDED], capture_output=True,
+                              text=True, timeout=300, check=True)
+        runs = json.loads(done.stdout)
+        assert runs["starter"][0] == {"error": baseline} and baseline > 0
+        assert runs["exact"][0] == {"error": 0.0}
+        assert runs["raises"] == [None, '{"failed": {"call": "predict", "kind": "raised", '
+                                        '"type": "KeyError"}}']
+        assert runs["float"] == [None, '{"failed": {"call": "predict", "kind": "invalid", '
+                                       '"type": ""}}']
+        from mlgym.sandbox import bwrap
+
+        if bwrap.probe() is None:  # and in an episode, the player sandboxed
+            done = subprocess.run([isolated_python, "-c", EPISODE_ON_SCAFFOLDED, "bwrap"],
+                                  capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout.strip().splitlines()[-1]) == {"error": 0.0}
+    finally:
+        pip(isolated_python, "uninstall", "-y", "mlgym-task-player-task")
 
 
 BROKEN_PYPROJECT = """\

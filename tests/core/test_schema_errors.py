@@ -92,3 +92,64 @@ def test_yaml_syntax_error_names_line(tmp_path):
 def test_valid_file_has_no_problems(tmp_path):
     data, positions = load_yaml(tmp_path / "t.yaml", VALID_TASK)
     assert validate_data(data, "task", "t.yaml", positions) == []
+
+
+PLAYER_TASK = """\
+schema_version: 1
+id: demo
+name: Demo
+description: Write a strategy.
+evaluator:
+  path: evaluator
+  command: [python, evaluate.py]
+  visible: false
+hidden_data: hidden
+player:
+  command: [python, player.py]
+metrics:
+  - name: score
+    direction: maximize
+    range: [0, 5]
+"""
+
+# (name, yaml text, (line, path, fragment of the message))
+TASK_CHECKS = [
+    ("player without folder", PLAYER_TASK.replace("  path: evaluator\n", "").replace(
+        "  visible: false\n", ""), (9, "player", "the player needs a folder")),
+    ("player in the hidden evaluator folder", PLAYER_TASK,
+     (11, "player", "not visible to the agent")),
+    ("player folder is the hidden evaluator folder",
+     PLAYER_TASK.replace("  command: [python, player.py]", "  path: evaluator\n"
+                         "  command: [python, player.py]"),
+     (11, "player.path", "the player's folder is the evaluator's")),
+    ("player folder inside the hidden data",
+     PLAYER_TASK.replace("  command: [python, player.py]", "  path: hidden/player\n"
+                         "  command: [python, player.py]"),
+     (11, "player.path", "overlaps hidden_data")),
+    ("empty metric range", PLAYER_TASK.replace("visible: false", "visible: true").replace(
+        "range: [0, 5]", "range: [5, 0]"), (15, "metrics[0].range", "the range [5, 0] is empty")),
+]
+
+
+@pytest.mark.parametrize("name,text,expected", TASK_CHECKS, ids=[c[0] for c in TASK_CHECKS])
+def test_task_checks_are_located(tmp_path, name, text, expected):
+    for folder in ("evaluator", "hidden/player"):
+        (tmp_path / folder).mkdir(parents=True)
+    path = tmp_path / "task.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, "task")
+    problems = info.value.problems
+    assert len(problems) == 1, [str(p) for p in problems]
+    line, json_path, fragment = expected
+    assert (problems[0].line, problems[0].path) == (line, json_path), str(problems[0])
+    assert fragment in problems[0].message
+    assert f"{path}:{line}:" in str(info.value)
+
+
+def test_a_player_with_a_visible_folder_is_valid(tmp_path):
+    (tmp_path / "evaluator").mkdir()
+    (tmp_path / "hidden").mkdir()
+    path = tmp_path / "task.yaml"
+    path.write_text(PLAYER_TASK.replace("visible: false", "visible: true"))
+    assert load_config(path, "task")["player"]["command"] == ["python", "player.py"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 
 import pytest
 
 from mlgym.episode import EvaluatorOutputError, improvement_reward, parse_scores
+from mlgym.episode.evaluation import MAX_REWARD, failure_summary
 from mlgym.specs import Metric
 
 
@@ -34,6 +37,8 @@ def test_parse_scores_keeps_declared_metrics(fixture_task):
     ('{"accuracy": true}', "not a number"),
     ('{"accuracy": NaN}', "not a finite number"),
     ('{"accuracy": 0.5, "errors": Infinity}', "'errors' is inf, not a finite number"),
+    ('{"accuracy": 1e308}', "'accuracy' is 1e.308, not a finite number of a magnitude"),
+    ('{"accuracy": -1e301}', "of a magnitude MLGym can score"),
 ])
 def test_parse_scores_rejects(fixture_task, output, message):
     with pytest.raises(EvaluatorOutputError, match=message):
@@ -49,6 +54,74 @@ def test_improvement_reward_formula():
     assert improvement_reward(up, 0.3, 0.1, 0.0) == pytest.approx(0.2)  # baseline 0: not scaled
     assert improvement_reward(up, 0.3, 0.1, -0.5) == pytest.approx(0.4)  # |baseline|
     assert improvement_reward(up, 0.3, None, None) == 0.0  # first score without a baseline
+
+
+def with_ranges(task, **ranges):
+    """``task`` with metric ranges: ``accuracy=(0, 1)``."""
+    metrics = tuple(dataclasses.replace(m, low=ranges[m.name][0], high=ranges[m.name][1])
+                    if m.name in ranges else m for m in task.metrics)
+    return dataclasses.replace(task, metrics=metrics)
+
+
+def test_a_metric_outside_its_declared_range_is_refused(fixture_task):
+    task = with_ranges(fixture_task, accuracy=(0, 1), errors=(0, None))
+    assert parse_scores('{"accuracy": 1, "errors": 1e9}', task) == {"accuracy": 1.0,
+                                                                   "errors": 1e9}
+    assert parse_scores('{"accuracy": 0}', task) == {"accuracy": 0.0}  # bounds are inside
+    with pytest.raises(EvaluatorOutputError, match=r"'accuracy' is 1.5, outside its valid "
+                                                   r"range \[0, 1\]"):
+        parse_scores('{"accuracy": 1.5}', task)
+    with pytest.raises(EvaluatorOutputError, match=r"'errors' is -1, outside .* \[0, -\]"):
+        parse_scores('{"accuracy": 0.5, "errors": -1}', task)
+
+
+def test_improvement_reward_is_finite_and_capped():
+    up, down = Metric("acc", "maximize", True), Metric("loss", "minimize", True)
+    assert improvement_reward(up, 1e308, -1e308, None) == MAX_REWARD  # the difference is inf
+    assert improvement_reward(down, -1e300, 1e300, None) == MAX_REWARD
+    assert improvement_reward(up, 1e7, 0.0, 1.0) == MAX_REWARD
+    assert improvement_reward(up, -1e300, 1e300, 1e-300) == 0.0
+    for score in (1e308, -1e308, 0.0, 1e-320):
+        for best in (1e308, -1e308, 0.0, None):
+            reward = improvement_reward(up, score, best, 1e-9)
+            assert math.isfinite(reward) and 0.0 <= reward <= MAX_REWARD
+
+
+def failed_line(**fields) -> str:
+    return "noise\n" + json.dumps({"failed": fields}) + "\n"
+
+
+@pytest.mark.parametrize("fields, summary", [
+    ({"call": "move", "kind": "raised", "type": "ZeroDivisionError"},
+     "the call `move` of your code raised ZeroDivisionError"),
+    ({"call": "move", "kind": "raised", "type": "SecretAnswerIs42"},
+     "the call `move` of your code raised an exception"),
+    ({"call": "move", "kind": "raised", "type": "the hidden answer is 42"},
+     "the call `move` of your code raised an exception"),
+    ({"call": "move", "kind": "timeout", "type": ""},
+     "the call `move` of your code gave no answer within its time limit"),
+    ({"call": "load", "kind": "exited"}, "the call `load` of your code ended without answering"),
+    ({"call": "move", "kind": "invalid", "type": "KeyError"},
+     "the call `move` of your code answered with a value the evaluator rejects"),
+    ({"call": "x" * 65, "kind": "timeout"}, "a call of your code gave no answer"),
+    ({"call": "answer is 42", "kind": "timeout"}, "a call of your code gave no answer"),
+    ({"call": "move`; 42", "kind": "timeout"}, "a call of your code gave no answer"),
+    ({"call": 42, "kind": "raised", "type": "ValueError"}, "a call of your code raised ValueError"),
+    ({"call": "move", "kind": "leaked 42"}, None),
+])
+def test_failure_summary_keeps_only_names(fields, summary):
+    found = failure_summary(failed_line(**fields))
+    if summary is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(summary)
+        assert "42" not in found and "Secret" not in found
+
+
+def test_failure_summary_reads_only_the_last_line():
+    assert failure_summary(failed_line(call="move", kind="timeout") + "{}\n") is None
+    assert failure_summary("not json") is None and failure_summary("") is None
+    assert failure_summary('{"failed": "move"}') is None
 
 
 # -- evaluations in an episode ----------------------------------------------------------------
@@ -175,3 +248,13 @@ def test_result_record_fits_the_result_schema(make_env):
     assert record["exit_reason"] == "max_steps" and record["submission"]["action"] == "auto_submit"
     record.update(method="scripted", agent="scripted", model=None, trajectory="trajectory.json")
     jsonschema.validate(record, load_schema("result"))
+
+
+def test_a_score_outside_the_declared_range_fails_the_evaluation(make_env, task_variant):
+    metrics = [{"name": "accuracy", "direction": "maximize", "primary": True, "range": [0, 1]}]
+    task = task_variant("print('{\"accuracy\": 7.5}')\n", metrics=metrics, baseline=None)
+    env = make_env(task, backend="local")
+    env.reset()
+    obs, reward, _, _, info = env.step("validate")
+    assert info["evaluation"]["ok"] is False and reward == 0.0
+    assert "outside its valid range [0, 1]" in obs

@@ -32,8 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("doctor", help="check this installation", description="Show what is installed, which "
-                       "plugins failed to load and which sandbox backends work on this machine.")
+                       "plugins failed to load, which sandbox backends work on this machine and what "
+                       "MLGym processes that ended without closing their environments left behind.")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--clean", action="store_true", help="unmount and remove what dead MLGym processes left "
+                   "behind (episode folders, mounted disks and tmpfs)")
     p.set_defaults(func=cmd_doctor)
 
 
@@ -127,8 +130,11 @@ def cmd_doctor(args) -> int:
     from mlgym import __version__
     from mlgym.locations import cache_dir, results_dir
     from mlgym.plugins.registry import get_registry
+    from mlgym.sandbox import leftovers
 
     registry = get_registry()
+    removed = [str(p) for p in leftovers.sweep()] if args.clean else []
+    stale = [str(p) for p in leftovers.stale()]
     dists = sorted({e.distribution for kind in registry.entries.values() for e in kind.values()})
     backends = {}
     for name, entry in sorted(registry.entries["backends"].items()):
@@ -146,6 +152,7 @@ def cmd_doctor(args) -> int:
         "counts": {k: len(v) for k, v in registry.entries.items()},
         "failures": [{"plugin": f.plugin, "distribution": f.distribution, "error": f.error} for f in registry.failures],
         "backends": {n: ("ok" if r is None else r) for n, r in backends.items()},
+        "leftovers": {"stale": stale, "removed": removed},
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -169,7 +176,20 @@ def cmd_doctor(args) -> int:
             print(f"  {f.plugin} ({f.distribution}): {f.error}")
     else:
         print("no plugin failed to load")
+    _print_leftovers(report["leftovers"], args.clean)
     return 0
+
+
+def _print_leftovers(found: dict[str, list[str]], cleaned: bool) -> None:
+    for path in found["removed"]:
+        print(f"removed {path}")
+    if found["stale"]:
+        state = "could not be removed" if cleaned else "remove them with `mlgym doctor --clean`"
+        print(f"left behind by MLGym processes that ended without closing ({state}):")
+        for path in found["stale"]:
+            print(f"  {path}")
+    elif not found["removed"]:
+        print("nothing left behind by ended MLGym processes")
 
 
 def _version(metadata, dist: str) -> str:

@@ -222,11 +222,26 @@ def task_problems(data: dict, positions: dict, file: str) -> list[Problem]:
             add(("player",), "the player runs in the evaluator's folder, which is not visible to "
                 "the agent (evaluator.visible: false), so the agent's code would see what the "
                 "agent may not: give the player a folder of its own (player.path)")
+    if isinstance(player, dict) and isinstance(player.get("path"), str):
+        folder = (root / player["path"]).resolve()
+        hidden = data.get("hidden_data")
+        if (evaluator.get("visible", True) is False and isinstance(evaluator.get("path"), str)
+                and folder == (root / evaluator["path"]).resolve()):
+            add(("player", "path"), "the player's folder is the evaluator's, which is not "
+                "visible to the agent (evaluator.visible: false): give the player a folder of "
+                "its own")
+        elif isinstance(hidden, str) and _overlap(folder, (root / hidden).resolve()):
+            add(("player", "path"), "the player's folder overlaps hidden_data, which the "
+                "agent's code must never see: give the player a folder of its own")
     for path in (("starter_code",), ("evaluator", "path"), ("hidden_data",), ("player", "path")):
         value = data.get(path[0]) if len(path) == 1 else (data.get(path[0]) or {}).get(path[1])
         if isinstance(value, str) and not (root / value).is_dir():
             add(path, f"folder {value!r} does not exist next to {Path(file).name}")
     return problems
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
 def _nearest(positions: _Positions, path: tuple) -> tuple[int, int]:

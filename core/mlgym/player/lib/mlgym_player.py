@@ -134,8 +134,9 @@ def answer(handlers, request):
                                        "message": f"the player has no call {name!r}"}}
     if request.get("seed") is not None:
         seed_generators(request["seed"])
+    batch = request.get("batch")
     results = []
-    for index, args in enumerate(request.get("batch") or [[]]):
+    for index, args in enumerate([[]] if batch is None else batch):  # [] asks for no call
         try:
             results.append(handler(*args))
         except BaseException as exc:  # the agent's code failed: the referee decides what it means
