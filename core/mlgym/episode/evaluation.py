@@ -273,7 +273,10 @@ def describe_evaluation(evaluation: Evaluation, task: TaskSpec, best: Mapping[st
                          "carry hidden data. Reproduce the failure on the dev split: run the "
                          "evaluator yourself with MLGYM_SPLIT=dev, or `validate` under "
                          "protocol strict.")
-        if evaluation.action == "submit":
+        if evaluation.action == "submit" and final:  # protocol strict: one look at test
+            lines.append("Nothing was submitted, and the episode is over: under protocol strict "
+                         "a failed submission ends it.")
+        elif evaluation.action == "submit":
             lines.append("Nothing was submitted; fix the problem and run `submit` again.")
         return "\n".join(lines)
     lines = [f"{what} on the {evaluation.split} split succeeded."]
