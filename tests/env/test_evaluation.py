@@ -191,7 +191,7 @@ def test_evaluator_gets_the_protocol_variables(backend, make_env, task_variant):
     task = task_variant(source=(
         "import json, os\n"
         "ws = os.environ['MLGYM_WORKSPACE']\n"
-        "ok = os.path.isfile(os.path.join(ws, 'predict.py'))\n"
+        "ok = os.listdir(ws) == []  # a snapshot of the submission files (none made yet)\n"
         "data = os.listdir(os.path.join(os.environ['MLGYM_DATA_DIR'], 'fixture-numbers'))\n"
         "hidden = os.listdir(os.environ['MLGYM_HIDDEN_DIR'])\n"
         "print(os.environ['MLGYM_SPLIT'], data, hidden, os.getcwd(), os.getuid())\n"
@@ -224,7 +224,8 @@ BROKEN_EVALUATORS = {
 @pytest.mark.parametrize("kind", sorted(BROKEN_EVALUATORS))
 def test_broken_evaluator_is_a_failed_evaluation(backend, make_env, task_variant, kind):
     source, error, shown = BROKEN_EVALUATORS[kind]
-    env = make_env(task_variant(source, evaluator={"timeout": 2}), backend=backend)
+    env = make_env(task_variant(source, evaluator={"timeout": 2}), backend=backend,
+                   protocol="strict")  # validate scores dev, where the evaluator's output shows
     env.reset()
     obs, reward, terminated, truncated, info = env.step("validate")
     assert error in info["evaluation"]["error"] and error in obs
@@ -232,6 +233,17 @@ def test_broken_evaluator_is_a_failed_evaluation(backend, make_env, task_variant
     assert info["evaluation"]["ok"] is False and info["scores"] is None and reward == 0.0
     assert env.step("echo alive")[0] == "alive"
     assert not math.isnan(reward)
+
+
+def test_a_failed_evaluation_on_test_shows_only_the_error_line(make_env, task_variant):
+    source = ("import sys\nprint('the labels are 0 1 1 0')\n"
+              "sys.stderr.write('hidden: 0 1 1 0\\nsubmission.csv: bad row 3\\n')\nsys.exit(2)\n")
+    env = make_env(task_variant(source), backend="local")  # protocol mlgym: validate on test
+    env.reset()
+    obs = env.step("validate")[0]
+    assert "exit code 2: submission.csv: bad row 3" in obs
+    assert "labels are" not in obs and "hidden: 0 1 1 0" not in obs
+    assert "Nothing more is shown for the test split" in obs
 
 
 def test_result_record_fits_the_result_schema(make_env):

@@ -204,7 +204,6 @@ class MLGymEnv(gymnasium.Env[str, str]):
             reward += extra
             obs += "\n\n" + describe_evaluation(evaluation, self.task, self._best_scores(),
                                                 final=True)
-            evaluation.forget_output()
         self._exit_reason = exit_reason
         self._terminated, self._truncated = terminated, truncated
         self._over = terminated or truncated
@@ -253,7 +252,6 @@ class MLGymEnv(gymnasium.Env[str, str]):
         evaluation, _ = self._evaluate("auto_submit")
         self._exit_reason, self._truncated, self._over = exit_reason, True, True
         obs = describe_evaluation(evaluation, self.task, self._best_scores(), final=True)
-        evaluation.forget_output()
         self._last_obs = fit_text(obs, self.observation_space.max_length)
         return self._last_obs, self._info()
 
@@ -362,7 +360,6 @@ class MLGymEnv(gymnasium.Env[str, str]):
         # under `strict` a failed submission ends the episode too: one look at the test split
         submitted = word == "submit" and (evaluation.ok or self.protocol == "strict")
         obs = describe_evaluation(evaluation, self.task, self._best_scores(), final=submitted)
-        evaluation.forget_output()
         return obs, reward, submitted, "submitted" if submitted else None
 
     def _run_command(self, action: str) -> tuple[str, str | None]:
@@ -405,6 +402,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
                               step=self._steps, action=action, split=split,
                               seed=self.eval_seed, episode_start=self._started,
                               workspace=self._workspace.workspace, scratch=self._workspace.root)
+        if self.evaluations:  # only the latest evaluation keeps its output: memory stays flat
+            self.evaluations[-1].forget_output()
         self.evaluations.append(evaluation)
         self._step_info["evaluation"] = evaluation.record()
         if not evaluation.ok:

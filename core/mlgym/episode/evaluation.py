@@ -12,7 +12,8 @@ raises for it.
 
 What a failed evaluation tells the agent depends on the split: on ``dev`` the ends of the
 evaluator's output and of the players' stderr; on ``test`` only a fixed form made of names
-(:func:`failure_summary`), since anything else could carry hidden data. An evaluation keeps at
+(:func:`failure_summary`), since anything else could carry hidden data, or, for an evaluator
+without a player (it reads files only), its last stderr line. An evaluation keeps at
 most :data:`OUTPUT_KEPT` characters of each output, so an episode's memory stays flat however
 many evaluations it runs.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import json
 import math
 import re
@@ -34,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlgym.episode.submission import SubmissionError, snapshot
+from mlgym.episode.submission import SubmissionError, player_view, snapshot
 from mlgym.player import PlayerLink, PlayerSetup
 from mlgym.sandbox.base import Mount, Sandbox
 from mlgym.specs.tasks import Metric, TaskSpec, describe
@@ -128,6 +130,13 @@ def parse_scores(output: str, task: TaskSpec) -> dict[str, float]:
     return scores
 
 
+def error_line(stderr: str, limit: int = 300) -> str:
+    """The evaluator's last stderr line, cut to ``limit`` characters."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    return last if len(last) <= limit else last[:limit - 3] + "..."
+
+
 def failure_summary(output: str) -> str | None:
     """The fixed form of a failed call of the agent's code, from the evaluator's last stdout
     line ``{"failed": {"call", "kind", "type"}}`` (``mlgym_referee.fail``), or ``None``.
@@ -176,6 +185,7 @@ def evaluate(sandbox: Sandbox, task: TaskSpec, setup: EvaluatorSetup, *, step: i
     env = {**setup.env, "MLGYM_SPLIT": split, "MLGYM_SEED": str(seed)}
     folder = Path(tempfile.mkdtemp(prefix="evaluation-", dir=scratch))
     folder.chmod(0o755)
+    views: list[Path] = []
     try:
         try:
             snapshot(workspace, setup.submission, folder / "submission",
@@ -184,10 +194,25 @@ def evaluate(sandbox: Sandbox, task: TaskSpec, setup: EvaluatorSetup, *, step: i
             return Evaluation(step, action, split, False, None, str(exc),
                               time.monotonic() - episode_start)
         (folder / "submission").chmod(0o755)
+        if setup.player is not None:
+            # hard links must stay on the workspace's file system: next to it, out of sight
+            view = Path(tempfile.mkdtemp(prefix=".player-view-", dir=workspace.parent))
+            view.rmdir()
+            views.append(view)
+            try:
+                player_view(workspace, view)
+            except (SubmissionError, OSError) as exc:
+                return Evaluation(step, action, split, False, None,
+                                  f"the workspace cannot be shown to your code: {exc}",
+                                  time.monotonic() - episode_start)
+            setup = dataclasses.replace(setup, player=dataclasses.replace(setup.player,
+                                                                          workspace=view))
         return _run(sandbox, task, setup, env, folder, step=step, action=action, split=split,
                     episode_start=episode_start)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        for view in views:
+            shutil.rmtree(view, ignore_errors=True)
 
 
 def _run(sandbox: Sandbox, task: TaskSpec, setup: EvaluatorSetup, env: dict[str, str],
@@ -218,6 +243,12 @@ def _run(sandbox: Sandbox, task: TaskSpec, setup: EvaluatorSetup, env: dict[str,
         summary = failure_summary(result.output)
         if summary:
             error = f"{summary} ({error})"
+        elif setup.player is None and split != "dev":
+            # an evaluator that reads files only: its error line is about the agent's files
+            # (which is why it must never print hidden data); a referee's could quote them
+            last = error_line(result.stderr)
+            if last:
+                error = f"{error}: {last}"
     else:
         try:
             scores = parse_scores(result.output, task)

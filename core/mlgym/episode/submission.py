@@ -8,6 +8,10 @@ above), so a link, a hard link to a file elsewhere, a FIFO, a socket or a device
 before the evaluator starts, and so is a submission larger than the task allows: the evaluation
 then fails with a message naming the file. A declared file that does not exist is left out, and
 the evaluator reports it as missing.
+
+A player (the agent's code that an evaluator calls) gets :func:`player_view` of the workspace
+instead: every regular file (hard-linked, not copied), folder and symbolic link, but no socket,
+FIFO or device, through which it could reach a process of the agent's.
 """
 
 from __future__ import annotations
@@ -162,3 +166,78 @@ def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "folder"
     return "special file"
+
+
+def player_view(workspace: Path, destination: Path, *, max_entries: int = 500_000) -> int:
+    """The workspace as a player sees it: its folders, regular files (hard links, so nothing is
+    copied; a copy where linking fails) and symbolic links, but no socket, FIFO or device.
+
+    A player gets this instead of the live workspace, so that it cannot reach a process of the
+    agent's through a socket or a FIFO the agent left there. Folders are opened without following
+    links, relative to their parent, so a folder swapped for a link while this runs is not
+    entered. Returns the number of entries.
+    """
+    destination.mkdir(mode=0o755)
+    count = 0
+    stack = [(os.open(workspace, _DIR_FLAGS), destination)]
+    try:
+        while stack:
+            fd, target = stack.pop()
+            try:
+                for name in os.listdir(fd):
+                    count += 1
+                    if count > max_entries:
+                        raise SubmissionError(f"the workspace holds more than {max_entries} "
+                                              "files and folders; remove some and evaluate again")
+                    child = _view_entry(fd, name, target / name)
+                    if child is not None:
+                        stack.append((child, target / name))
+            finally:
+                os.close(fd)
+    finally:
+        for fd, _ in stack:
+            os.close(fd)
+    return count
+
+
+def _view_entry(parent: int, name: str, target: Path) -> int | None:
+    """Put ``name`` (below the folder ``parent``) into the view at ``target``; a folder's
+    descriptor when it is one, to be walked."""
+    try:
+        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except OSError:  # swapped for something else meanwhile
+            return None
+        target.mkdir()
+        target.chmod(stat.S_IMODE(info.st_mode))
+        return fd
+    if stat.S_ISLNK(info.st_mode):
+        with contextlib.suppress(OSError):
+            os.symlink(os.readlink(name, dir_fd=parent), target)
+    elif stat.S_ISREG(info.st_mode):
+        try:
+            os.link(name, target, src_dir_fd=parent, follow_symlinks=False)
+        except OSError:
+            _copy_regular(parent, name, target)
+    return None
+
+
+def _copy_regular(parent: int, name: str, target: Path) -> None:
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
+    except OSError:
+        return
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return
+        with open(target, "wb") as out:
+            while chunk := os.read(fd, _CHUNK):
+                out.write(chunk)
+        target.chmod(stat.S_IMODE(info.st_mode))
+    finally:
+        os.close(fd)

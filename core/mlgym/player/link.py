@@ -51,6 +51,7 @@ class PlayerSetup:
     call_timeout: float = 60.0
     start_timeout: float = 30.0
     max_starts: int = 8
+    workspace: Path | None = None  # shown in place of the live workspace (a player's view)
 
 
 @dataclass
@@ -147,7 +148,7 @@ class PlayerLink:
             started = self.sandbox.start_player(
                 setup.argv, cwd=setup.cwd, mounts=[*setup.mounts, Mount(folder, LINK_DIR)],
                 env={**setup.env, "MLGYM_PLAYER_SOCKET": f"{LINK_DIR}/{PLAYER_SOCKET}"},
-                limits=setup.limits)
+                limits=setup.limits, workspace=setup.workspace)
             with self._lock:
                 self._player = started
             if self._stop.is_set():

@@ -129,11 +129,13 @@ class Sandbox(ABC):
         workspace, e.g. a snapshot of the submission files."""
 
     def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+                     env: dict[str, str], limits: Limits,
+                     workspace: Path | None = None) -> PlayerProcess:
         """Start the agent's code as a player, in a fresh sandbox of its own: the player uid
-        (neither the agent's nor the evaluator's), the workspace read-only plus ``mounts``, no
-        network, a private empty ``/tmp``, ``limits``; no view of the evaluator or the agent's
-        shell. stdin is closed; stdout and stderr are kept for :meth:`PlayerProcess.stderr`."""
+        (neither the agent's nor the evaluator's), the workspace (or the host folder
+        ``workspace`` in its place) read-only plus ``mounts``, no network, a private empty
+        ``/tmp``, ``limits``; no view of the evaluator or the agent's shell. stdin is closed;
+        stdout and stderr are kept for :meth:`PlayerProcess.stderr`."""
         raise NotImplementedError(f"the {self.name or type(self).__name__} backend cannot start "
                                   "players; use 'bwrap' or 'docker'")
 

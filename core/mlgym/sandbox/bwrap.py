@@ -188,16 +188,18 @@ class BwrapSandbox(Sandbox):
                 cgroup.remove()
 
     def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+                     env: dict[str, str], limits: Limits,
+                     workspace: Path | None = None) -> PlayerProcess:
         """A fresh sandbox under the player uid: workspace read-only, ``mounts``, no network,
         fresh ``/tmp`` and ``/dev/shm`` of ``limits``, its own pid namespace and cgroup."""
         cgroup = Cgroup.create(limits, prefix="mlgym-player")
-        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        shown = Mount(Path(workspace or self.config.workspace).resolve(),
+                      self.config.workspace_target)
         env = {"PATH": ":".join(self._layout.bin_dirs + [SYSTEM_PATH]), "HOME": "/tmp",
                "USER": self._player.name, "LOGNAME": self._player.name, "LANG": "C.UTF-8",
                **self._layout.env, **env}
         args = (self._namespace_args(network=False)
-                + self._filesystem_args(None, [workspace, *mounts], limits.tmpfs_mb())
+                + self._filesystem_args(None, [shown, *mounts], limits.tmpfs_mb())
                 + self._env_args(env) + ["--chdir", cwd, "--"]
                 + self._drop_args(self._player, cgroup, limits) + list(argv))
         if cgroup is not None:

@@ -254,12 +254,14 @@ class DockerSandbox(Sandbox):
                              truncated_bytes=dropped_out + dropped_err, stderr=stderr)
 
     def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+                     env: dict[str, str], limits: Limits,
+                     workspace: Path | None = None) -> PlayerProcess:
         """A separate container as the player uid: workspace read-only, no network, fresh
         ``/tmp``, the player's limits."""
-        workspace = Mount(Path(self.config.workspace).resolve(), self.config.workspace_target)
+        shown = Mount(Path(workspace or self.config.workspace).resolve(),
+                      self.config.workspace_target)
         user = f"{self._player.uid}:{self._player.gid}"
-        container = self._create(list(argv), [workspace, *mounts], tmpfs={}, user=user,
+        container = self._create(list(argv), [shown, *mounts], tmpfs={}, user=user,
                                  network=False, role="player", workdir=cwd,
                                  env={"HOME": "/tmp", "USER": self._player.name, **env},
                                  limits=limits)

@@ -135,9 +135,12 @@ class LocalSandbox(Sandbox):
                            timeout=timeout)
 
     def start_player(self, argv: list[str], *, cwd: str, mounts: list[Mount],
-                     env: dict[str, str], limits: Limits) -> PlayerProcess:
+                     env: dict[str, str], limits: Limits,
+                     workspace: Path | None = None) -> PlayerProcess:
         """Start ``argv`` as a plain process. Not isolated: same user, no limits, and it can
         see and change the evaluator; for developing a task only."""
+        if workspace is not None:
+            mounts = [Mount(workspace, self.config.workspace_target), *mounts]
         argv = [self.path_for(a, mounts) if a.startswith("/") else a for a in argv]
         return HostPlayer(argv, env=self._env(env, mounts), cwd=self.path_for(cwd, mounts))
 
