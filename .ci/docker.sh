@@ -28,7 +28,7 @@ mlgym_sandbox_install() {
 }
 
 mlgym_docker_running() {
-    DOCKER_HOST="$MLGYM_DOCKER_HOST" python3 - <<'EOF' >/dev/null 2>&1
+    DOCKER_HOST="$MLGYM_DOCKER_HOST" "${PYTHON:-python3}" - <<'EOF' >/dev/null 2>&1
 import docker
 docker.from_env(timeout=5).ping()
 EOF
@@ -77,5 +77,5 @@ mlgym_docker_stop() {
 }
 
 mlgym_docker_base_image() {
-    DOCKER_HOST="$MLGYM_DOCKER_HOST" python3 -m mlgym.sandbox.images base
+    DOCKER_HOST="$MLGYM_DOCKER_HOST" "${PYTHON:-python3}" -m mlgym.sandbox.images base
 }
