@@ -100,8 +100,8 @@ def test_ctrl_c_stops_cleanly(tmp_path):
         time.sleep(0.1)
     assert _processes_running("sleep 4321")
     process.send_signal(signal.SIGINT)
-    rest, _ = process.communicate(timeout=60)
-    assert process.returncode == 130
+    rest, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, errors[-3000:]
     assert "exit reason: interrupted" in rest
     saved = trajectories.load(out)
     assert saved["exit_reason"] == "interrupted"
