@@ -81,6 +81,7 @@ class PlayerLink:
         self._referee_dir.mkdir(mode=0o755)
         self._listener = _listen(self._referee_dir / REFEREE_SOCKET)
         self._stop = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()  # close() wakes the serving thread at once
         self._player: PlayerProcess | None = None
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, daemon=True, name="mlgym-players")
@@ -106,13 +107,20 @@ class PlayerLink:
 
     def close(self) -> None:
         """Stop accepting, kill the player that runs, remove the sockets. Safe to call twice."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         with contextlib.suppress(OSError):
-            self._listener.close()
+            os.write(self._wake_w, b"x")
         self._kill_player()  # first: a relay blocked on a stuck player returns once it is gone
         if self._thread.is_alive():
             self._thread.join(timeout=30)
         self._kill_player()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(OSError):
+            self._listener.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- serving ------------------------------------------------------------------------------
@@ -120,9 +128,9 @@ class PlayerLink:
     def _serve(self) -> None:
         while not self._stop.is_set():
             try:
-                ready, _, _ = select.select([self._listener], [], [], 0.2)
-                if not ready:
-                    continue
+                ready, _, _ = select.select([self._listener.fileno(), self._wake_r], [], [])
+                if self._wake_r in ready:
+                    return
                 referee, _ = self._listener.accept()
             except (OSError, ValueError):  # the listener was closed
                 return
