@@ -101,7 +101,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     assert _processes_running("sleep 4321")
     process.send_signal(signal.SIGINT)
     rest, errors = process.communicate(timeout=60)
-    assert process.returncode == 130, errors[-3000:]
+    assert process.returncode == 130, (rest + errors)[-3000:]
     assert "exit reason: interrupted" in rest
     saved = trajectories.load(out)
     assert saved["exit_reason"] == "interrupted"
