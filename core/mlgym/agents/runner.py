@@ -11,8 +11,10 @@
 
 An agent that ends the episode itself (format errors, a cost limit, a full context window) has
 its workspace auto-submitted by the environment, as when a budget runs out. Ctrl-C stops the
-loop, closes the sandbox and leaves the trajectory so far with exit reason ``interrupted``.
-Everything else that goes wrong is recorded as exit reason ``error`` with its traceback.
+loop, auto-submits the workspace (a second Ctrl-C skips that), closes the sandbox and leaves the
+trajectory with exit reason ``interrupted``. Everything else that goes wrong is recorded as exit
+reason ``error`` with its traceback, after the same auto-submission where the environment can
+still make it. Only a ``submit`` or an ``auto_submit`` is ever the episode's submission.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ def run_episode(env: Any, agent: Agent, trajectory: Trajectory, *, seed: int | N
         loop.run(seed)
     except KeyboardInterrupt:
         loop.exit_reason = "interrupted"
-        progress.note("interrupted: closing the sandbox and saving the trajectory")
+        progress.note("interrupted: auto-submitting the workspace (Ctrl-C again to skip), then "
+                      "closing the sandbox and saving the trajectory")
+        loop.auto_submit()
     except Exception:
         loop.exit_reason, loop.error = "error", traceback.format_exc()
+        loop.auto_submit()
     finally:
         with _interrupts_deferred():
             loop.finish()
@@ -57,6 +62,7 @@ class _Loop:
         self.exit_reason: str | None = None
         self.error: str | None = None
         self.charged = Usage()
+        self.started = False  # the environment was reset: there is a workspace to submit
 
     @property
     def base(self) -> Any:
@@ -65,6 +71,7 @@ class _Loop:
     def run(self, seed: int | None) -> None:
         observation, info = self.env.reset(seed=seed)
         self.info = self._with_limits(info)
+        self.started = True
         task = self.base.task
         self.trajectory.start(observation, dict(task.baseline))
         self.progress.start(self.trajectory.data, self.info.get("max_steps"))
@@ -111,6 +118,18 @@ class _Loop:
             return
         _, info = end(exit_reason)
         self.info = self._with_limits(info)
+
+    def auto_submit(self) -> None:
+        """After Ctrl-C or an exception: auto-submit the workspace if the environment still can
+        (it was reset, the episode is not over, it has ``end_episode``)."""
+        if not self.started or self.exit_reason is None:
+            return
+        try:
+            self._end_early(self.exit_reason)
+        except KeyboardInterrupt:
+            self.progress.note("interrupted again: the workspace is not auto-submitted")
+        except Exception as exc:
+            self.progress.note(f"the workspace could not be auto-submitted: {exc}")
 
     def _charge(self) -> Usage:
         """Report the agent's new spending to the environment; return it."""

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlgym.episode.actions import classify
+from mlgym.episode.actions import SUBMIT_ACTIONS, classify
 from mlgym.errors import ConfigError
 
 SCHEMA_VERSION = 1
@@ -61,6 +61,12 @@ def normalise_evaluation(data: dict) -> dict:
     out["ok"] = bool(out["ok"])
     out["scores"] = dict(out["scores"]) if out["scores"] else ({} if out["ok"] else None)
     return out
+
+
+def submission_of(evaluations: list[dict]) -> dict | None:
+    """The episode's submission: its last ``submit`` or ``auto_submit`` evaluation, or None."""
+    submissions = [e for e in evaluations if e.get("action") in SUBMIT_ACTIONS]
+    return submissions[-1] if submissions else None
 
 
 class Trajectory:
@@ -123,9 +129,11 @@ class Trajectory:
             totals["tokens"]["output"] += call.get("output_tokens", 0)
 
     def finish(self, exit_reason: str, evaluations: list[dict], error: str | None = None) -> None:
+        """Record how the episode ended. Its submission is the last ``submit`` or ``auto_submit``
+        (None if there was none): a ``validate`` is never the submission."""
         evaluations = [normalise_evaluation(e) for e in evaluations]
         self.data.update(exit_reason=exit_reason, error=error, evaluations=evaluations,
-                         submission=evaluations[-1] if evaluations else None,
+                         submission=submission_of(evaluations),
                          finished_at=now_iso())
         self.save()
 

@@ -16,6 +16,9 @@ import re
 import shlex
 
 ACTION_KINDS = ("edit", "view", "search", "validate", "submit", "python", "bash", "other")
+SUBMIT_ACTIONS = ("submit", "auto_submit")
+"""The evaluations that hand the workspace in: an episode's submission is the last of them; a
+``validate`` never is."""
 
 _FIRST_WORD = {
     "edit": "edit", "insert": "edit", "create": "edit", "append": "edit",

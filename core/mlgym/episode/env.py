@@ -24,7 +24,7 @@ from typing import Any
 import gymnasium
 from gymnasium import spaces
 
-from mlgym.episode.actions import classify
+from mlgym.episode.actions import SUBMIT_ACTIONS, classify
 from mlgym.episode.datasets import materialise
 from mlgym.episode.environments import ensure_environment
 from mlgym.episode.evaluation import Evaluation, describe_evaluation, evaluate, improvement_reward
@@ -262,12 +262,14 @@ class MLGymEnv(gymnasium.Env[str, str]):
 
     def result_record(self) -> dict:
         """The episode's result record (``docs/CONTRACTS.md``) without what the runner adds
-        (``method``, ``agent``, ``model``, ``trajectory``)."""
+        (``method``, ``agent``, ``model``, ``trajectory``). Its ``submission`` is the last
+        ``submit`` or ``auto_submit``, never a ``validate``."""
+        submissions = [e for e in self.evaluations if e.action in SUBMIT_ACTIONS]
         return {
             "schema_version": 1, "task": self.task.id, "seed": self.seed_value,
             "protocol": self.protocol, "backend": self.backend,
             "evaluations": [e.record() for e in self.evaluations],
-            "submission": self.evaluations[-1].record() if self.evaluations else None,
+            "submission": submissions[-1].record() if submissions else None,
             "exit_reason": self._exit_reason, "steps": self._steps,
             "duration": round(self.elapsed, 3), "cost": self._cost, "tokens": dict(self._tokens),
             "action_kinds": list(self._action_kinds),

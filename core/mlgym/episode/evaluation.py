@@ -36,12 +36,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlgym.episode.actions import SUBMIT_ACTIONS
 from mlgym.episode.submission import SubmissionError, player_view, snapshot
 from mlgym.player import PlayerLink, PlayerSetup
 from mlgym.sandbox.base import Mount, Sandbox
 from mlgym.specs.tasks import Metric, TaskSpec, describe
 
-ACTIONS = ("validate", "submit", "auto_submit")
+ACTIONS = ("validate", *SUBMIT_ACTIONS)
 OUTPUT_TAIL_LINES = 25
 OUTPUT_KEPT = 16 * 1024  # characters of each output an evaluation keeps (dev split only)
 BASELINE_GUARD = 1e-8  # below this |baseline| the reward is not normalised

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgym.episode.actions import SUBMIT_ACTIONS
 from mlgym.errors import ConfigError, MLGymError
 
 SCHEMA_VERSION = 1
@@ -44,12 +45,18 @@ class Evaluation:
     time: float | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+    def from_dict(cls, data: Mapping[str, Any], action: str = "validate") -> Evaluation:
+        """Read one evaluation; ``action`` is assumed when the data names none."""
         scores = data.get("scores") or {}
-        return cls(action=str(data.get("action", "validate")), split=str(data.get("split", "test")),
+        return cls(action=str(data.get("action", action)), split=str(data.get("split", "test")),
                    ok=bool(data.get("ok", True)),
                    scores={k: float(v) for k, v in scores.items() if isinstance(v, (int, float))},
                    step=data.get("step"), error=data.get("error"), time=data.get("time"))
+
+    @property
+    def is_submission(self) -> bool:
+        """A ``submit`` or an ``auto_submit`` (the workspace handed in when the episode ended)."""
+        return self.action in SUBMIT_ACTIONS
 
     def score(self, metric: str, split: str) -> float | None:
         """The value of ``metric`` if this evaluation succeeded on ``split``, else None."""
@@ -96,11 +103,12 @@ class ResultRecord:
                               f"strings; got task={data.get('task')!r}, method={method!r}")
         try:
             evaluations = tuple(Evaluation.from_dict(e) for e in data.get("evaluations") or [])
-            submission = data.get("submission")
+            given = data.get("submission")
+            submission = Evaluation.from_dict(given, action="submit") if given else None
+            evaluations, submission = _real_submission(evaluations, submission)
             return cls(
                 task=data["task"], method=str(method), seed=int(data.get("seed") or 0),
-                evaluations=evaluations,
-                submission=Evaluation.from_dict(submission) if submission else None,
+                evaluations=evaluations, submission=submission,
                 exit_reason=data.get("exit_reason"), agent=data.get("agent") or "",
                 model=data.get("model") or "", protocol=data.get("protocol") or "mlgym",
                 backend=data.get("backend") or "", steps=data.get("steps"),
@@ -119,8 +127,11 @@ class ResultRecord:
         return task.best(e.score(task.primary_metric, split) for e in evaluations)
 
     def submission_score(self, task: TaskInfo, split: str = "test") -> float | None:
-        """The primary score of the episode's last evaluation (its submission) on ``split``."""
-        return None if self.submission is None else self.submission.score(task.primary_metric, split)
+        """The primary score of the episode's submission (its last ``submit`` or ``auto_submit``)
+        on ``split``; None without one: a ``validate`` never counts as a submission."""
+        if self.submission is None or not self.submission.is_submission:
+            return None
+        return self.submission.score(task.primary_metric, split)
 
     def score(self, kind: str, task: TaskInfo, split: str = "test") -> float | None:
         """``attempt_score`` for ``"best_attempt"``, ``submission_score`` for ``"best_submission"``."""
@@ -129,6 +140,22 @@ class ResultRecord:
         if kind == "best_submission":
             return self.submission_score(task, split)
         raise ValueError(f"unknown score kind {kind!r}; use one of {TABLE_KINDS}")
+
+
+def _real_submission(evaluations: tuple[Evaluation, ...], submission: Evaluation | None,
+                     ) -> tuple[tuple[Evaluation, ...], Evaluation | None]:
+    """The evaluations and the submission of a record as read.
+
+    Records written before the submission was checked may name a ``validate`` as the
+    submission: it stays an attempt (kept among the evaluations) and the submission becomes the
+    last ``submit`` / ``auto_submit`` among the evaluations, or None.
+    """
+    if submission is None or submission.is_submission:
+        return evaluations, submission
+    if submission not in evaluations:
+        evaluations = (*evaluations, submission)
+    submitted = [e for e in evaluations if e.is_submission]
+    return evaluations, submitted[-1] if submitted else None
 
 
 @dataclass(frozen=True)
