@@ -26,6 +26,13 @@ Fixtures:
     ``TASK_YAML``, ``DATASET_YAML`` and ``BUNDLE_YAML`` are the files' paths.
 ``fixture_task``
     The :class:`~mlgym.specs.TaskSpec` of ``fixture-threshold``.
+``make_sandbox``
+    ``make_sandbox(backend, **SandboxConfig fields)`` -> a started sandbox, closed when the test
+    ends; the workspace defaults to a fresh folder holding ``hello.txt``. A backend that does not
+    work here is skipped, unless ``MLGYM_REQUIRE_BACKENDS`` (set by CI) lists it: then it fails.
+
+The local backend's :class:`~mlgym.sandbox.local.UnisolatedSandboxWarning` is expected, and
+silenced, in the folders of :data:`UNISOLATED_EXPECTED`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,15 @@ import pytest
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PLUGIN_NAME = "mlgym-test-fixtures"
 FIXTURE_TASK = "fixture-threshold"
+UNISOLATED_EXPECTED = ("env", "sandbox", "player")  # test folders that run the local backend
+
+
+def pytest_collection_modifyitems(items) -> None:
+    quiet = [Path(__file__).parent / name for name in UNISOLATED_EXPECTED]
+    for item in items:
+        if any(folder in Path(item.path).parents for folder in quiet):
+            item.add_marker(pytest.mark.filterwarnings(
+                "ignore::mlgym.sandbox.local.UnisolatedSandboxWarning"))
 
 
 def _load_fixture_plugin():
@@ -79,3 +95,29 @@ def require_backend_fixture():
     from mlgym.testing import require_backend
 
     return require_backend
+
+
+@pytest.fixture
+def make_sandbox(tmp_path: Path):
+    """``make_sandbox(backend, **SandboxConfig fields)`` -> a started sandbox, closed at the end.
+    The workspace defaults to a fresh folder holding ``hello.txt``."""
+    from mlgym.plugins import get_registry
+    from mlgym.sandbox.base import Sandbox, SandboxConfig
+    from mlgym.testing import require_backend
+
+    opened: list[Sandbox] = []
+
+    def make(backend: str, **fields) -> Sandbox:
+        spec = get_registry().get("backends", require_backend(backend))
+        if "workspace" not in fields:
+            fields["workspace"] = tmp_path / f"workspace-{len(opened)}"
+            fields["workspace"].mkdir()
+            (fields["workspace"] / "hello.txt").write_text("hello\n")
+        sandbox = spec.factory(SandboxConfig(**fields))
+        sandbox.start()
+        opened.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in opened:
+        sandbox.close()

@@ -181,8 +181,6 @@ def test_budget_allows_calls_up_to_the_limit_and_not_one_more():
     assert model.usage.calls == 10
 
 
-@pytest.mark.skipif(not hasattr(MLGymEnv, "end_episode"),
-                    reason="MLGymEnv.end_episode (auto-submit on an agent's exit) not available")
 def test_an_agent_that_stops_has_its_workspace_auto_submitted(tmp_path):
     replies = [SOLVE[1]] + ["no command"] * 4
     data = run_fixture_episode(scripted_config(tmp_path, replies), tmp_path / "out")

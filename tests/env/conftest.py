@@ -24,14 +24,6 @@ ISOLATING_BACKENDS = ALL_BACKENDS[1:]
 FIXTURE_TASK_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "tasks" / "threshold"
 
 
-def pytest_collection_modifyitems(items) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.path).parents:  # the local backend's warning is expected here
-            item.add_marker(pytest.mark.filterwarnings(
-                "ignore::mlgym.sandbox.local.UnisolatedSandboxWarning"))
-
-
 @pytest.fixture
 def make_env(mlgym_fixtures):
     """``make_env(task, backend, **kwargs)`` -> an MLGymEnv, closed when the test ends."""

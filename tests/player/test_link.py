@@ -149,7 +149,7 @@ def player_containers(marker: str) -> list:
 
 @pytest.mark.parametrize("backend", ISOLATING_BACKENDS)
 def test_each_connection_gets_a_fresh_isolated_player(backend, make_sandbox, task, host_listener):
-    sandbox = make_sandbox(backend, task["workspace"])
+    sandbox = make_sandbox(backend, workspace=task["workspace"])
     with PlayerLink(sandbox, setup_for(task)) as link:
         first, second = run_referee(sandbox, link, task, 2, host_listener)
     assert link.log.starts == 2 and link.log.refused == 0
@@ -166,7 +166,7 @@ def test_each_connection_gets_a_fresh_isolated_player(backend, make_sandbox, tas
 
 @pytest.mark.parametrize("backend", ISOLATING_BACKENDS)
 def test_connections_beyond_max_starts_are_refused(backend, make_sandbox, task):
-    sandbox = make_sandbox(backend, task["workspace"])
+    sandbox = make_sandbox(backend, workspace=task["workspace"])
     with PlayerLink(sandbox, setup_for(task, max_starts=1)) as link:
         first, second = run_referee(sandbox, link, task, 2)
     assert first["uid"] == 61002
@@ -176,7 +176,7 @@ def test_connections_beyond_max_starts_are_refused(backend, make_sandbox, task):
 
 @pytest.mark.parametrize("backend", ISOLATING_BACKENDS)
 def test_a_player_that_never_connects_is_killed_after_start_timeout(backend, make_sandbox, task):
-    sandbox = make_sandbox(backend, task["workspace"])
+    sandbox = make_sandbox(backend, workspace=task["workspace"])
     marker = f"mlgym-test-{uuid.uuid4().hex}"
     argv = ["python3", "-c", "import time; time.sleep(600)", marker]
     with PlayerLink(sandbox, setup_for(task, argv, start_timeout=2.0)) as link:
@@ -191,7 +191,7 @@ def test_a_player_that_never_connects_is_killed_after_start_timeout(backend, mak
 
 @pytest.mark.parametrize("backend", ISOLATING_BACKENDS)
 def test_close_kills_the_running_player(backend, make_sandbox, task, monkeypatch):
-    sandbox = make_sandbox(backend, task["workspace"])
+    sandbox = make_sandbox(backend, workspace=task["workspace"])
     marker = f"mlgym-test-{uuid.uuid4().hex}"
     link = PlayerLink(sandbox, setup_for(task, ["python3", "player.py", marker]))
     try:
@@ -216,7 +216,7 @@ def test_close_kills_the_running_player(backend, make_sandbox, task, monkeypatch
 
 
 def test_local_backend_runs_players_without_isolation(make_sandbox, task):
-    sandbox = make_sandbox("local", task["workspace"])
+    sandbox = make_sandbox("local", workspace=task["workspace"])
     with PlayerLink(sandbox, setup_for(task)) as link:
         (report,) = run_referee(sandbox, link, task, 1, call="whoami")
     assert report["uid"] == os.getuid()  # no identity of its own: the caller's

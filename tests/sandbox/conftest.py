@@ -1,4 +1,5 @@
-"""Fixtures for sandbox tests: backends by name, started and always closed.
+"""Fixtures for sandbox tests: the backends by name, and a started sandbox of each (through
+the suite's ``make_sandbox``).
 
 A backend that does not work here is skipped, unless ``MLGYM_REQUIRE_BACKENDS`` (comma-separated
 names, set by CI) lists it: then its tests fail with the probe's reason.
@@ -6,12 +7,10 @@ names, set by CI) lists it: then its tests fail with the probe's reason.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mlgym.plugins import get_registry
-from mlgym.sandbox.base import Limits, Mount, Sandbox, SandboxConfig
+from mlgym.sandbox.base import Limits, Mount, Sandbox
 from mlgym.testing import require_backend as require_working
 
 ALL_BACKENDS = [
@@ -22,39 +21,9 @@ ALL_BACKENDS = [
 ISOLATING_BACKENDS = ALL_BACKENDS[1:]
 
 
-def pytest_collection_modifyitems(items) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.path).parents:  # the local backend's warning is expected here
-            item.add_marker(pytest.mark.filterwarnings(
-                "ignore::mlgym.sandbox.local.UnisolatedSandboxWarning"))
-
-
 def require_backend(name: str):
     """The backend's spec; skip (or fail, if CI requires it) when it is unavailable here."""
     return get_registry().get("backends", require_working(name))
-
-
-@pytest.fixture
-def make_sandbox(tmp_path: Path):
-    """``make_sandbox(backend, **SandboxConfig fields)`` -> a started sandbox, closed at the end.
-    The workspace defaults to a fresh folder holding ``hello.txt``."""
-    opened: list[Sandbox] = []
-
-    def make(backend: str, **fields) -> Sandbox:
-        spec = require_backend(backend)
-        if "workspace" not in fields:
-            fields["workspace"] = tmp_path / f"workspace-{len(opened)}"
-            fields["workspace"].mkdir()
-            (fields["workspace"] / "hello.txt").write_text("hello\n")
-        sandbox = spec.factory(SandboxConfig(**fields))
-        sandbox.start()
-        opened.append(sandbox)
-        return sandbox
-
-    yield make
-    for sandbox in opened:
-        sandbox.close()
 
 
 @pytest.fixture(params=ALL_BACKENDS)

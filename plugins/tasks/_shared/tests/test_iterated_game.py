@@ -98,7 +98,8 @@ def test_a_strategy_cannot_see_the_secret_steer_the_opponent_or_forge_the_metric
 
 
 def test_a_strategy_using_numpy_is_reproducible(task, moves):
-    pytest.importorskip("numpy")
+    import numpy  # noqa: F401  (of the game packages' test extra; the strategy imports it)
+
     source = strategy(f"return {moves[0]} if np.random.rand() < 0.5 else {moves[1]}",
                       before="import numpy as np\n")
     assert run_evaluator(task, source).score() == run_evaluator(task, source).score()
