@@ -1,4 +1,8 @@
-"""The file commands of bundle ``files``, run by the agent's shell inside a real sandbox."""
+"""The file commands of bundle ``files``, run by the agent's shell inside a real sandbox.
+
+Needs bubblewrap: the sandbox is ``bwrap`` (or ``$MLGYM_TEST_BACKEND``), and where it does not
+work these tests skip -- which fails the run under CI (see ``tests/skips.yaml``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import pytest
 
 TRAIN = """\
 import math
+
+pytestmark = pytest.mark.bwrap
 
 
 def schedule(step, base_lr):

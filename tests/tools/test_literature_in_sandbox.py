@@ -1,10 +1,16 @@
 """literature_search and parse_pdf from inside an offline sandbox, through the broker, against a
-local server that speaks the Semantic Scholar and arXiv protocols."""
+local server that speaks the Semantic Scholar and arXiv protocols.
+
+Needs bubblewrap: the sandbox is ``bwrap`` (or ``$MLGYM_TEST_BACKEND``), and where it does not
+work these tests skip -- which fails the run under CI (see ``tests/skips.yaml``).
+"""
 
 from __future__ import annotations
 
 import pytest
 from mlgym_tools_literature.testing import ScholarlyServer, make_pdf
+
+pytestmark = pytest.mark.bwrap
 
 
 @pytest.fixture

@@ -1,10 +1,16 @@
-"""memory_write and memory_read from inside a sandbox, through the memory service."""
+"""memory_write and memory_read from inside a sandbox, through the memory service.
+
+Needs bubblewrap: the sandbox is ``bwrap`` (or ``$MLGYM_TEST_BACKEND``), and where it does not
+work these tests skip -- which fails the run under CI (see ``tests/skips.yaml``).
+"""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+
+pytestmark = pytest.mark.bwrap
 
 
 @pytest.fixture
