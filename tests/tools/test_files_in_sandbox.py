@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.bwrap
+
 TRAIN = """\
 import math
-
-pytestmark = pytest.mark.bwrap
 
 
 def schedule(step, base_lr):
