@@ -24,8 +24,9 @@ FLOORS = {
     "player": 4,
     "episode": 5,
     "agents": 6, "scoring": 6,
-    "cli": 7, "testing": 7,
-    "__main__": 8,
+    "bench": 7,
+    "cli": 8, "testing": 8,
+    "__main__": 9,
 }
 FACE = "mlgym"  # mlgym/__init__.py: sets __version__ first, then re-exports from the parts
 

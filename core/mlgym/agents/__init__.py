@@ -7,6 +7,8 @@
   provider, or :mod:`~mlgym.agents.scripted` replies;
 - :mod:`~mlgym.agents.embedded`: the small default model served on loopback;
 - :mod:`~mlgym.agents.runner`: the episode loop (:func:`run_episode`);
+- :mod:`~mlgym.agents.launch`: one episode from a plain :class:`EpisodeSpec`
+  (:func:`run_episode_from_spec`), as ``mlgym run`` and each benchmark worker run it;
 - :mod:`~mlgym.agents.trajectory`: the versioned trajectory and result record of an episode.
 
 Layer: imports :mod:`mlgym.errors`, :mod:`mlgym.specs`, :mod:`mlgym.plugins` and
@@ -28,6 +30,7 @@ from mlgym.agents.base import (
     merge_config,
 )
 from mlgym.agents.embedded import EmbeddedModelError, EmbeddedServer
+from mlgym.agents.launch import EpisodeSpec, run_episode_from_spec
 from mlgym.agents.models import (
     CostBudget,
     LedgerBudget,
@@ -50,6 +53,7 @@ __all__ = [
     "CostLimitExceeded",
     "EmbeddedModelError",
     "EmbeddedServer",
+    "EpisodeSpec",
     "Exhausted",
     "FormatError",
     "LedgerBudget",
@@ -72,5 +76,6 @@ __all__ = [
     "method_name",
     "result_record",
     "run_episode",
+    "run_episode_from_spec",
     "summary",
 ]

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "mlgym.cli.checks",  # validate, schema, doctor
     "mlgym.cli.scaffold",  # new
     "mlgym.cli.episodes",  # run, show, replay
+    "mlgym.cli.bench",  # bench run, bench status
     "mlgym.cli.reports",  # report
 ]
 

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import secrets
 import signal
 import sys
 import textwrap
-from datetime import datetime
 from pathlib import Path
-
-from mlgym.errors import ConfigError
 
 EXIT_CODES = {"interrupted": 130, "error": 1}
 
@@ -82,97 +76,26 @@ def cmd_run(args) -> int:
     return run_from_config(config, args)
 
 
-def uses_embedded_model(config: dict) -> bool:
-    """True when the agent has a model section but names no model (or names ``embedded``)."""
-    model = config.get("model")
-    if model is None:
-        return False
-    name = model.get("name") or os.environ.get("MLGYM_MODEL") or "embedded"
-    if name == "embedded" and model.get("api_base"):
-        raise ConfigError(f"--api-base {model['api_base']} is given but no model: name the model "
-                          "served there, e.g. --model openai/<name>")
-    if name != "embedded":
-        model["name"] = name
-    return name == "embedded"
-
-
 def run_from_config(config: dict, args, replay_of: dict | None = None) -> int:
-    """Build the environment and the agent, run the episode, print the summary."""
-    from mlgym.agents.base import create_agent
-    from mlgym.agents.runner import ProgressView, run_episode, summary
-    from mlgym.agents.trajectory import Trajectory
+    """Run the episode of ``config`` and the command line's arguments, print the summary."""
+    from mlgym.agents.launch import EpisodeSpec, run_episode_from_spec
+    from mlgym.agents.runner import ProgressView, summary
     from mlgym.plugins.registry import get_registry
 
     task = get_registry().task(args.task)
-    seed = 0 if args.seed is None else args.seed
-    protocol = args.protocol or "mlgym"
+    spec = EpisodeSpec(task=task.id, config=config, seed=0 if args.seed is None else args.seed,
+                       protocol=args.protocol or "mlgym", backend=args.backend,
+                       time_limit=getattr(args, "time_limit", None), out_dir=args.out)
     progress = ProgressView(quiet=args.quiet)
-    server = None
-    if uses_embedded_model(config):
-        from mlgym.agents.embedded import EmbeddedServer
-
-        server = EmbeddedServer()
-        progress.note("no model named: starting the embedded SmolLM2-135M-Instruct (a tiny model "
-                      "for trying MLGym offline; name a real one with --model)")
     with _sigterm_as_interrupt():
-        try:
-            if server is not None:
-                server.start()
-                config["model"] = {**config["model"], **server.model_config()}
-            agent = create_agent(config)
-            run_id = _run_id()
-            method = _method(config["agent"], agent.model_name)
-            out = Path(args.out) if args.out else _default_out(run_id, task.id, method, seed)
-            if server is not None:
-                progress.note(f"embedded model at {server.api_base} (log: {server.log_path})")
-            env_config = _env_config(config, task, agent, args, protocol, seed)
-            env = _make_env(task, env_config)
-            env_config["backend"] = env.unwrapped.backend  # the default, when none was named
-            trajectory = Trajectory(
-                task=task.id, agent=config["agent"], model=agent.model_name, seed=seed,
-                protocol=protocol, backend=env_config["backend"], run_id=run_id,
-                agent_config=config, env_config=env_config, out_dir=out)
-            data = run_episode(env, agent, trajectory, seed=seed, progress=progress)
-        finally:
-            if server is not None:
-                server.stop()
+        launched = run_episode_from_spec(spec, progress)
+    data = launched.trajectory
     if args.quiet:
         print(summary(data, task))
     if replay_of is not None:
         print(_comparison(replay_of, data))
-    print(f"trajectory: {out / 'trajectory.json'}")
+    print(f"trajectory: {launched.out_dir / 'trajectory.json'}")
     return EXIT_CODES.get(data["exit_reason"], 0)
-
-
-def _env_config(config: dict, task, agent, args, protocol: str, seed: int) -> dict:
-    return {"backend": args.backend, "protocol": protocol,
-            "max_steps": config.get("max_steps") or task.max_steps,
-            "time_limit": getattr(args, "time_limit", None) or task.time_limit,
-            "cost_limit": config.get("cost_limit"), "tools": list(agent.tools), "seed": seed}
-
-
-def _make_env(task, env_config: dict):
-    from mlgym.episode.env import MLGymEnv
-
-    kwargs = {k: v for k, v in env_config.items() if v is not None}
-    return MLGymEnv(task, **kwargs)
-
-
-def _method(agent: str, model: str | None) -> str:
-    from mlgym.agents.trajectory import method_name
-
-    return method_name(agent, model)
-
-
-def _run_id() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-def _default_out(run_id: str, task: str, method: str, seed: int) -> Path:
-    from mlgym.locations import results_dir
-
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", method).strip("-")
-    return results_dir() / run_id / f"{task}__{safe}__seed{seed}"
 
 
 class _sigterm_as_interrupt:
