@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from episodes import TASK, run_fixture_episode
+from episodes import SOLVE, TASK, run_fixture_episode, scripted_config
 
 from mlgym.agents import Agent
 from mlgym.agents import trajectory as trajectories
@@ -34,13 +34,22 @@ class Actions(Agent):
 def test_an_exception_after_a_validate_auto_submits_the_workspace(tmp_path):
     data = run_fixture_episode(Actions(["python predict.py", "validate", RuntimeError]),
                                tmp_path / "out")
-    assert data["exit_reason"] == "error"
+    assert data["exit_reason"] == "error" and data["error_kind"] == "runtime"
     assert "stopped on purpose" in data["error"]
     assert [e["action"] for e in data["evaluations"]] == ["validate", "auto_submit"]
     assert data["submission"]["action"] == "auto_submit"
     assert data["submission"]["scores"]["accuracy"] == pytest.approx(0.925)
     record = ResultRecord.from_dict(trajectories.result_record(data))
     assert record.submission_score(TASK_INFO) == pytest.approx(0.925)
+
+
+def test_a_model_that_keeps_failing_is_recorded_as_a_model_error(tmp_path):
+    data = run_fixture_episode(scripted_config(tmp_path, [SOLVE[1], {"error": "fatal"}]),
+                               tmp_path / "out")
+    assert data["exit_reason"] == "error" and data["error_kind"] == "model"
+    record = ResultRecord.from_dict(trajectories.result_record(data))
+    assert record.error_kind == "model"
+    assert record.submission.action == "auto_submit"
 
 
 def test_ctrl_c_auto_submits_the_workspace_and_keeps_the_exit_reason(tmp_path):

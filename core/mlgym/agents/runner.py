@@ -27,7 +27,7 @@ import threading
 import traceback
 from typing import Any
 
-from mlgym.agents.base import Agent, AgentExit, Turn, Usage
+from mlgym.agents.base import Agent, AgentExit, ModelError, Turn, Usage
 from mlgym.agents.trajectory import Trajectory
 
 
@@ -48,6 +48,7 @@ def run_episode(env: Any, agent: Agent, trajectory: Trajectory, *, seed: int | N
         loop.auto_submit()
     except Exception:
         loop.exit_reason, loop.error = "error", traceback.format_exc()
+        loop.error_kind = "runtime"
         loop.auto_submit()
     finally:
         with _interrupts_deferred():
@@ -61,6 +62,7 @@ class _Loop:
         self.info: dict = {}
         self.exit_reason: str | None = None
         self.error: str | None = None
+        self.error_kind: str | None = None  # "model" (the provider failed) or "runtime"
         self.charged = Usage()
         self.started = False  # the environment was reset: there is a workspace to submit
 
@@ -96,6 +98,8 @@ class _Loop:
                 self.progress.note(f"the agent stopped: {exc}")
                 self.exit_reason = exc.exit_reason
                 self.error = str(exc) if exc.exit_reason == "error" else None
+                if exc.exit_reason == "error":
+                    self.error_kind = "model" if isinstance(exc, ModelError) else "runtime"
                 self._end_early(exc.exit_reason)
                 return
             agent_time = self.trajectory.elapsed() - started
@@ -107,6 +111,7 @@ class _Loop:
             if terminated or truncated:
                 self.exit_reason = info.get("exit_reason") or (
                     "submitted" if terminated else "max_steps")
+                self.error_kind = "runtime" if self.exit_reason == "error" else None
                 return
 
     def _end_early(self, exit_reason: str) -> None:
@@ -173,7 +178,7 @@ class _Loop:
             evaluations = getattr(self.base, "evaluations", [])
         evaluations = [e if isinstance(e, dict) else vars(e) for e in evaluations or []]
         try:
-            self.trajectory.finish(exit_reason, evaluations, self.error)
+            self.trajectory.finish(exit_reason, evaluations, self.error, self.error_kind)
         finally:
             for close in (self.env.close, self.agent.close):
                 try:

@@ -128,11 +128,15 @@ class Trajectory:
             totals["tokens"]["input"] += call.get("input_tokens", 0)
             totals["tokens"]["output"] += call.get("output_tokens", 0)
 
-    def finish(self, exit_reason: str, evaluations: list[dict], error: str | None = None) -> None:
+    def finish(self, exit_reason: str, evaluations: list[dict], error: str | None = None,
+               error_kind: str | None = None) -> None:
         """Record how the episode ended. Its submission is the last ``submit`` or ``auto_submit``
-        (None if there was none): a ``validate`` is never the submission."""
+        (None if there was none): a ``validate`` is never the submission. ``error_kind`` says what
+        an ``error`` exit came from: ``"model"`` (the model provider kept failing) or
+        ``"runtime"`` (an exception, a broken sandbox)."""
         evaluations = [normalise_evaluation(e) for e in evaluations]
-        self.data.update(exit_reason=exit_reason, error=error, evaluations=evaluations,
+        self.data.update(exit_reason=exit_reason, error=error, error_kind=error_kind,
+                         evaluations=evaluations,
                          submission=submission_of(evaluations),
                          finished_at=now_iso())
         self.save()
@@ -157,6 +161,7 @@ def result_record(trajectory: dict) -> dict:
         "protocol": trajectory["protocol"], "backend": trajectory["backend"],
         "run_id": trajectory["run_id"], "evaluations": trajectory["evaluations"],
         "submission": trajectory.get("submission"), "exit_reason": trajectory["exit_reason"],
+        "error_kind": trajectory.get("error_kind"),
         "steps": totals["steps"], "duration": trajectory["duration"],
         "cost": round(totals["cost"], 10), "tokens": dict(totals["tokens"]),
         "action_kinds": kinds, "trajectory": TRAJECTORY_FILE,

@@ -4,8 +4,12 @@
   :class:`MetricResult`, the types metric plugins work with, and :func:`compute_metric`;
 - :mod:`~mlgym.scoring.published`: published per-task scores (``data/``, e.g. MLGym-Bench) as
   records beside one's own;
-- :mod:`~mlgym.scoring.report`: ``mlgym report`` (:func:`build_report`), drawn by
-  :mod:`~mlgym.scoring.plots` (matplotlib loads when a figure is drawn).
+- :mod:`~mlgym.scoring.analyses`: the paper's analyses of runs from a list of records (failed
+  and incomplete rates, how episodes ended, action counts, costs), including records of a
+  benchmark store's failed or unfinished episodes;
+- :mod:`~mlgym.scoring.report`: ``mlgym report`` (:func:`build_report`), its runs part in
+  :mod:`~mlgym.scoring.run_report`, drawn by :mod:`~mlgym.scoring.plots` (matplotlib loads when
+  a figure is drawn) and written by :mod:`~mlgym.scoring.tables`.
 
 Layer: imports :mod:`mlgym.errors`, :mod:`mlgym.plugins` and :mod:`mlgym.episode` (the kinds of
 action); it reads result records, never a running episode or agent.

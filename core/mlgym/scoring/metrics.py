@@ -75,6 +75,8 @@ class ResultRecord:
     evaluations: tuple[Evaluation, ...] = ()
     submission: Evaluation | None = None
     exit_reason: str | None = None
+    error_kind: str | None = None  # for exit reason "error": "model" or "runtime"
+    state: str = "done"  # a benchmark store's episode state: done, failed, running, pending...
     agent: str = ""
     model: str = ""
     protocol: str = "mlgym"
@@ -109,7 +111,8 @@ class ResultRecord:
             return cls(
                 task=data["task"], method=str(method), seed=int(data.get("seed") or 0),
                 evaluations=evaluations, submission=submission,
-                exit_reason=data.get("exit_reason"), agent=data.get("agent") or "",
+                exit_reason=data.get("exit_reason"), error_kind=data.get("error_kind"),
+                state=str(data.get("state") or "done"), agent=data.get("agent") or "",
                 model=data.get("model") or "", protocol=data.get("protocol") or "mlgym",
                 backend=data.get("backend") or "", steps=data.get("steps"),
                 duration=data.get("duration"), cost=data.get("cost"),

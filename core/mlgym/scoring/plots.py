@@ -11,12 +11,11 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mlgym.episode.actions import ACTION_KINDS
+from mlgym.scoring.analyses import END_CATEGORIES, OUTCOMES, end_category, outcome
 from mlgym.scoring.metrics import BASELINE_METHOD, MetricResult, ResultRecord
-
-EXIT_REASONS = ("submitted", "max_steps", "time_limit", "cost_limit", "format_error",
-                "context_window", "interrupted", "error")
 
 
 def _pyplot():
@@ -135,24 +134,40 @@ def _zoom(ax, values: Sequence[float]) -> None:
         ax.set_xlim(low - 0.3 * (high - low) - 0.01 * high, high + 0.15 * (high - low) + 0.01 * high)
 
 
-def cost_vs(result: MetricResult, costs: Mapping[str, float], style: Style, path: Path) -> Path:
-    """Mean cost per episode against each headline column, with the Pareto front drawn."""
-    plt = _pyplot()
+def cost_points(result: MetricResult, costs: Mapping[str, float]) -> list[dict[str, Any]]:
+    """The points of the cost plot: per headline column, each method with a cost, its value and
+    whether it lies on the Pareto front (cheaper and better than every other point)."""
     rows = [r for r in result.summary_rows() if r["method"] in costs]
+    points = []
+    for column, direction in result.directions.items():
+        sign = 1 if direction == "maximize" else -1
+        front = set(pareto_front([(costs[r["method"]], sign * r[column]) for r in rows]))
+        points += [{"column": column, "method": r["method"], "mean_cost": costs[r["method"]],
+                    "value": r[column], "pareto": i in front} for i, r in enumerate(rows)]
+    return points
+
+
+def cost_vs(result: MetricResult, costs: Mapping[str, float], style: Style, path: Path) -> Path:
+    """Mean cost per episode against each headline column, with the Pareto front drawn;
+    published methods (with a published cost) are hollow diamonds."""
+    plt = _pyplot()
     columns = list(result.directions)
+    every = cost_points(result, costs)
     fig, axes = plt.subplots(1, len(columns), figsize=(5.5 * len(columns), 4.5), squeeze=False,
                              layout="constrained")
     for ax, column in zip(axes[0], columns, strict=True):
-        maximize = result.directions[column] == "maximize"
-        points = [(costs[r["method"]], r[column], r["method"]) for r in rows]
-        for cost, value, method in points:
-            ax.scatter(cost, value, color=style.color(method), s=60, zorder=3)
-            ax.annotate(style.label(method), (cost, value), fontsize=7, xytext=(4, 4),
-                        textcoords="offset points")
-        front = pareto_front([(c, v if maximize else -v) for c, v, _ in points])
+        points = [p for p in every if p["column"] == column]
+        for p in points:
+            published = p["method"] in style.published
+            ax.scatter(p["mean_cost"], p["value"], s=60, zorder=3, marker="D" if published else "o",
+                       facecolors="none" if published else style.color(p["method"]),
+                       edgecolors=style.color(p["method"]))
+            ax.annotate(style.label(p["method"]), (p["mean_cost"], p["value"]), fontsize=7,
+                        xytext=(4, 4), textcoords="offset points")
+        front = sorted((p for p in points if p["pareto"]), key=lambda p: p["mean_cost"])
         if len(front) > 1:
-            xs = [points[i][0] for i in front]
-            ys = [points[i][1] for i in front]
+            xs = [p["mean_cost"] for p in front]
+            ys = [p["value"] for p in front]
             ax.step(xs, ys, where="post", color="grey", linestyle="--", label="Pareto front")
             ax.legend(fontsize=8)
         ax.set_xlabel("mean cost per episode (USD)")
@@ -190,16 +205,25 @@ def _stacked_shares(ax, labels: Sequence[str], counts: Sequence[Counter], catego
 
 
 def exit_reasons(records: Sequence[ResultRecord], path: Path) -> Path:
-    """Share of each exit reason among every method's episodes."""
+    """Share of each way of ending (the paper's categories, mlgym.scoring.analyses) among every
+    method's episodes."""
+    return _shares_by_method(records, end_category, END_CATEGORIES, "how episodes ended", path)
+
+
+def outcomes(records: Sequence[ResultRecord], path: Path) -> Path:
+    """Share of failed, incomplete and complete episodes of every method."""
+    return _shares_by_method(records, outcome, OUTCOMES[::-1], "failed and incomplete runs", path)
+
+
+def _shares_by_method(records: Sequence[ResultRecord], key, categories: Sequence[str], title: str,
+                      path: Path) -> Path:
     plt = _pyplot()
     methods = list(dict.fromkeys(r.method for r in records))
-    counts = [Counter(r.exit_reason or "unknown" for r in records if r.method == m) for m in methods]
-    seen = {k for c in counts for k in c}
-    categories = [*EXIT_REASONS, *sorted(seen - set(EXIT_REASONS))]
+    counts = [Counter(key(r) for r in records if r.method == m) for m in methods]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(methods) + 1.5), layout="constrained")
     _stacked_shares(ax, [f"{m} (n={sum(c.values())})" for m, c in zip(methods, counts, strict=True)],
                     counts, categories)
-    ax.set_title("how episodes ended")
+    ax.set_title(title)
     return _save(fig, path)
 
 
@@ -257,7 +281,8 @@ def draw_all(results: Mapping[str, MetricResult], records: Sequence[ResultRecord
             if sum(r["method"] in costs for r in result.summary_rows()) >= 1:
                 files.append(cost_vs(result, costs, style, out / f"{metric}_cost.png"))
     own = [r for r in records if not r.origin.startswith("published:")]
-    if any(r.exit_reason for r in own):
+    if own:
+        files.append(outcomes(own, out / "outcomes.png"))
         files.append(exit_reasons(own, out / "exit_reasons.png"))
     with_actions = [r for r in own if r.action_kinds]
     if with_actions:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,15 @@ from mlgym.scoring.metrics import (
 
 @dataclass
 class Published:
-    """Published per-task scores of several methods, as records, with their tasks and AUP."""
+    """Published per-task scores of several methods, as records, with their tasks and AUP, and
+    the methods' costs where the file gives them (``{method: {"mean": USD per episode,
+    "total": USD, "per_task": USD}}``, any of the three)."""
 
     path: Path
     records: list[ResultRecord]
     tasks: dict[str, TaskInfo]
     aup: dict[str, dict[str, float]]
+    costs: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def methods(self) -> list[str]:
@@ -80,7 +83,29 @@ def load_published(path: str | Path) -> Published:
             records.append(_published_record(task, method, attempts.get(method),
                                              submissions.get(method), origin))
     aup = {m: {k: float(v) for k, v in row.items()} for m, row in (data.get("aup") or {}).items()}
-    return Published(path, records, tasks, aup)
+    return Published(path, records, tasks, aup, _costs(data.get("cost"), path))
+
+
+COST_KEYS = ("mean", "total", "per_task")
+
+
+def _costs(data: Any, path: Path) -> dict[str, dict[str, float]]:
+    """The optional ``cost`` object: method -> {mean, total, per_task} in USD."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: 'cost' must map each method to {{\"mean\": USD per episode, "
+                          f"\"total\": USD, \"per_task\": USD}}; got {type(data).__name__}")
+    costs = {}
+    for method, row in data.items():
+        values = row if isinstance(row, dict) else {"mean": row}
+        bad = [k for k, v in values.items() if k not in COST_KEYS or isinstance(v, bool)
+               or not isinstance(v, (int, float)) or v < 0]
+        if bad:
+            raise ConfigError(f"{path}: cost of {method!r}: {', '.join(map(repr, bad))} is not one "
+                              f"of {', '.join(COST_KEYS)} with an amount >= 0 in USD")
+        costs[method] = {k: float(v) for k, v in values.items()}
+    return costs
 
 
 def _published_record(task: str, method: str, attempt: float | None, submission: float | None,

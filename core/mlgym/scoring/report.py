@@ -8,9 +8,6 @@ requested metric plugin, and writes ``report.md``, one CSV per table (``scores.c
 
 from __future__ import annotations
 
-import csv
-import math
-import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.errors import ConfigError
+from mlgym.scoring import run_report
 from mlgym.scoring.metrics import (
     BASELINE_METHOD,
     TABLE_KINDS,
@@ -30,6 +28,8 @@ from mlgym.scoring.metrics import (
     score_table,
 )
 from mlgym.scoring.published import Published, load_published, task_infos, task_key
+from mlgym.scoring.tables import fmt as _fmt
+from mlgym.scoring.tables import markdown_table, write_csv
 
 
 @dataclass
@@ -44,6 +44,13 @@ class Report:
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> why it was not computed
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    published_costs: dict[str, dict[str, float]] = field(default_factory=dict)
+    runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # run_report.run_tables
+
+    @property
+    def own(self) -> list[ResultRecord]:
+        """The records of one's own runs (not published figures)."""
+        return [r for r in self.records if not r.origin.startswith("published:")]
 
 
 def build_report(results: Sequence[str | Path], out: str | Path, published: str | Path | None = None,
@@ -59,7 +66,9 @@ def build_report(results: Sequence[str | Path], out: str | Path, published: str 
     if not own and pub is None:
         raise ConfigError("nothing to report: give result files or folders, or --published FILE")
     records, tasks, published_methods, notes = combine(own, pub, registry)
-    report = Report(Path(out), records, tasks, published_methods, notes=notes)
+    report = Report(Path(out), records, tasks, published_methods, notes=notes,
+                    published_costs=_published_costs(pub, own, published_methods))
+    report.runs = run_report.run_tables(report.own, report.published_costs)
     report.out.mkdir(parents=True, exist_ok=True)
     chosen = list(metrics) if metrics else registry.ids("metrics")
     if not chosen:
@@ -112,28 +121,17 @@ def combine(own: list[ResultRecord], pub: Published | None, registry: Any,
     return records, tasks, published_methods, notes
 
 
+def _published_costs(pub: Published | None, own: list[ResultRecord],
+                     published_methods: set[str]) -> dict[str, dict[str, float]]:
+    """The published methods' costs, under the names they carry in the report."""
+    if pub is None:
+        return {}
+    clashes = set(methods_of(own))
+    named = {(f"{m} (paper)" if m in clashes else m): cost for m, cost in pub.costs.items()}
+    return {m: cost for m, cost in named.items() if m in published_methods}
+
+
 # -- tables ------------------------------------------------------------------------------------
-
-
-def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Rows of dicts as CSV; the columns are the keys in order of first appearance."""
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
-    return path
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.10g}"
-    return str(value)
 
 
 def score_rows(report: Report) -> list[dict[str, Any]]:
@@ -160,47 +158,11 @@ def _source(report: Report, method: str) -> str:
     return "published" if method in report.published_methods else "yours"
 
 
-def run_rows(report: Report) -> list[dict[str, Any]]:
-    """Per method of the user's own: runs, tasks, seeds, cost, steps and duration."""
-    rows = []
-    own = [r for r in report.records if not r.origin.startswith("published:")]
-    for method in methods_of(own):
-        mine = [r for r in own if r.method == method]
-        costs = [r.cost for r in mine if r.cost is not None]
-        rows.append({"method": method, "runs": len(mine), "tasks": len({r.task for r in mine}),
-                     "seeds": len({r.seed for r in mine}),
-                     "mean_cost": statistics.fmean(costs) if costs else None,
-                     "total_cost": sum(costs) if costs else None,
-                     "mean_steps": _mean(r.steps for r in mine),
-                     "mean_duration": _mean(r.duration for r in mine)})
-    return rows
-
-
-def _mean(values) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.fmean(present) if present else None
-
-
-def _share_rows(report: Report, key: str) -> list[dict[str, Any]]:
-    own = [r for r in report.records if not r.origin.startswith("published:")]
-    rows = []
-    for method in methods_of(own):
-        if key == "exit_reason":
-            counts = Counter(r.exit_reason or "unknown" for r in own if r.method == method)
-        else:
-            counts = Counter(k for r in own if r.method == method for k in r.action_kinds)
-        total = sum(counts.values())
-        rows += [{"method": method, key: k, "count": n, "share": n / total} for k, n in counts.items()]
-    return rows
-
-
 def _write_tables(report: Report) -> None:
     out = report.out
     report.files.append(write_csv(out / "scores.csv", score_rows(report)))
-    for name, rows in (("runs", run_rows(report)), ("exit_reasons", _share_rows(report, "exit_reason")),
-                       ("action_kinds", _share_rows(report, "kind"))):
-        if rows:
-            report.files.append(write_csv(out / f"{name}.csv", rows))
+    for name, rows in report.runs.items():
+        report.files.append(write_csv(out / f"{name}.csv", rows))
     for metric, result in report.results.items():
         for name, rows in result.tables.items():
             report.files.append(write_csv(out / f"{name}.csv", rows))
@@ -213,26 +175,15 @@ def _write_figures(report: Report) -> None:
 
     methods = methods_of(report.records) + [BASELINE_METHOD]
     style = plots.Style(methods, report.published_methods)
-    costs = {r["method"]: r["mean_cost"] for r in run_rows(report) if r["mean_cost"] is not None}
+    costs = run_report.cost_points(report.runs.get("costs", []))
     report.files += plots.draw_all(report.results, report.records, costs, style, report.out)
+    for metric, result in report.results.items():  # the cost plot's points, as numbers
+        if (report.out / f"{metric}_cost.png") in report.files:
+            report.files.append(write_csv(report.out / f"{metric}_cost.csv",
+                                          plots.cost_points(result, costs)))
 
 
 # -- Markdown ----------------------------------------------------------------------------------
-
-
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _score_section(report: Report, kind: str) -> str:
@@ -280,20 +231,31 @@ def _metric_section(report: Report, metric: str, result: MetricResult) -> str:
 
 
 def _runs_section(report: Report) -> str:
-    rows = run_rows(report)
+    rows = report.runs.get("runs", [])
     if not rows:
         return ""
-    reasons = _share_rows(report, "exit_reason")
+    reasons = report.runs.get("exit_reasons", [])
     table = [[r["method"], r["runs"], r["tasks"], r["seeds"], r["mean_cost"], r["mean_steps"],
               ", ".join(f"{x['exit_reason']} {x['count']}" for x in reasons if x["method"] == r["method"])]
              for r in rows]
     parts = ["## Runs", markdown_table(["method", "runs", "tasks", "seeds", "mean cost (USD)",
                                         "mean steps", "exit reasons"], table)]
-    for name, caption in (("exit_reasons", "exit reasons"), ("action_kinds", "actions by kind"),
-                          ("action_kinds_by_step", "actions by kind over the steps of an episode")):
-        if (report.out / f"{name}.png") in report.files:
-            parts.append(f"![{caption}]({name}.png)")
     return "\n\n".join(parts)
+
+
+def _analysis_sections(report: Report) -> list[str]:
+    """Failed and incomplete runs, how episodes ended, actions and costs, with their figures."""
+    def figure(name: str, caption: str) -> str:
+        return f"![{caption}]({name}.png)" if (report.out / f"{name}.png") in report.files else ""
+
+    runs = report.runs
+    sections = [
+        run_report.outcomes_section(runs), figure("outcomes", "failed and incomplete runs"),
+        run_report.ends_section(runs), figure("exit_reasons", "how episodes ended"),
+        run_report.actions_section(runs), figure("action_kinds", "actions by kind"),
+        figure("action_kinds_by_step", "actions by kind over the steps of an episode"),
+        run_report.costs_section(runs, report.published_methods, report.published_costs)]
+    return [s for s in sections if s]
 
 
 def _write_markdown(report: Report) -> Path:
@@ -311,6 +273,7 @@ def _write_markdown(report: Report) -> Path:
         sections.append("## Metrics not computed\n\n" + "\n".join(
             f"- {m}: {why}" for m, why in report.skipped.items()))
     sections.append(_runs_section(report))
+    sections += _analysis_sections(report)
     listing = "\n".join(f"- [{p.name}]({p.name})" for p in report.files if p.suffix == ".csv")
     sections.append(f"## Tables\n\n{listing}")
     path = report.out / "report.md"
