@@ -3,9 +3,12 @@ must fail or be contained. Run on each isolating backend (bwrap, docker)."""
 
 from __future__ import annotations
 
+import json
 import os
 import site
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from mlgym.sandbox import identity, procs
-from mlgym.sandbox.base import Limits, Mount, SandboxConfig
-from mlgym.sandbox.common import python_layout
+from mlgym.sandbox.base import Limits, Mount
 
-from .conftest import ISOLATING_BACKENDS
+from .conftest import ISOLATING_BACKENDS, require_backend
 
 SECRET = "secret-label-4242"
 WS = "/home/agent/workspace"
@@ -253,21 +255,66 @@ def test_memory_full_of_files_does_not_leave_the_sandbox_without_a_shell(make_sa
     assert sandbox.run("python3 -c 'print(6 * 7)'", 60).output == "42\n"
 
 
-@pytest.mark.bwrap
-def test_bwrap_hides_the_site_packages_of_the_harness(make_sandbox):
-    """Tasks installed with pip keep their hidden data in the harness's site-packages."""
-    # under the interpreter's prefix they are masked; a virtual environment's are not mounted
-    masked = python_layout(SandboxConfig(workspace=Path("/nonexistent"))).masked
-    harness = masked or [p for p in site.getsitepackages() if Path(p).is_dir()]
-    assert harness, "the harness's interpreter has no site-packages"
-    probe = Path(harness[0]) / f"mlgym_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
-    probe.write_text(SECRET + "\n")
-    probe.chmod(0o644)
+RUN_BWRAP = """\
+import json, site, sys
+from pathlib import Path
+site.addsitedir(sys.argv[1])  # mlgym and its dependencies, wherever this test runs from
+from mlgym.sandbox.base import SandboxConfig
+from mlgym.sandbox.bwrap import BwrapSandbox
+sandbox = BwrapSandbox(SandboxConfig(workspace=Path(sys.argv[2])))
+sandbox.start()
+try:
+    print(json.dumps(sandbox.run(sys.argv[3], 60).output))
+finally:
+    sandbox.close()
+"""
+
+
+def _harness_layouts() -> list:
+    """Interpreters of this Python version that MLGym could run on here, by layout (this one, a
+    virtual environment or a prefix; the one it was made from; the system's), each with the
+    site-packages that plugins may be installed into for it: its own and its base prefix's."""
+    candidates = {"this": sys.executable, "base-prefix": f"{sys.base_prefix}/bin/python3",
+                  "system": "/usr/bin/python3"}
+    found, prefixes = [], set()
+    for name, python in candidates.items():
+        if not os.access(python, os.X_OK):
+            continue
+        info = subprocess.run([python, "-c", "import json, site, sys; print(json.dumps("
+                               "[sys.prefix, sys.version_info[:2], site.getsitepackages() + "
+                               "site.getsitepackages([sys.base_prefix])]))"],
+                              capture_output=True, text=True)
+        prefix, version, folders = json.loads(info.stdout)
+        if tuple(version) == sys.version_info[:2] and prefix not in prefixes:
+            prefixes.add(prefix)
+            folders = list(dict.fromkeys(f for f in folders if Path(f).is_dir()))
+            found.append(pytest.param(python, folders,
+                                      id=name, marks=pytest.mark.bwrap))
+    return found
+
+
+@pytest.mark.parametrize(("python", "site_packages"), _harness_layouts())
+def test_bwrap_hides_the_site_packages_of_the_harness(python, site_packages, tmp_path):
+    """Tasks installed with pip keep their hidden data in the harness's site-packages: a virtual
+    environment's (not mounted), or the prefix's (mounted, so that ``python3`` works inside), or
+    those of the prefix a virtual environment was made from. None is readable in the sandbox."""
+    require_backend("bwrap")
+    assert site_packages, f"{python} has no site-packages"
+    probes = [Path(folder) / f"mlgym_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
+              for folder in site_packages]
+    command = "".join(f"cat {p} 2>/dev/null; ls {p.parent} 2>/dev/null | grep -c mlgym_probe; "
+                      for p in probes) + "python3 -c 'import json; print(json.dumps(1))'"
     try:
-        sandbox = make_sandbox("bwrap")
-        result = sandbox.run(f"cat {probe}; ls {probe.parent} | grep -c mlgym_probe; "
-                             "python3 -c 'import json; print(json.dumps(1))'", 30)
-        assert SECRET not in result.output
-        assert result.output.splitlines()[-2:] == ["0", "1"]
+        for probe in probes:
+            probe.write_text(SECRET + "\n")
+            probe.chmod(0o644)
+        ours = next(p for p in site.getsitepackages() if Path(p).is_dir())
+        run = subprocess.run([python, "-c", RUN_BWRAP, ours, str(tmp_path / "ws"), command],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        output = json.loads(run.stdout.splitlines()[-1])
+        assert SECRET not in output
+        assert output.splitlines() == ["0"] * len(probes) + ["1"], (site_packages, output)
     finally:
-        probe.unlink()
+        for probe in probes:
+            probe.unlink(missing_ok=True)

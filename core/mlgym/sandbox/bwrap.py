@@ -345,22 +345,29 @@ class BwrapSandbox(Sandbox):
                 args += ["--size", str(size_mb * 1024 * 1024)] if size_mb else []
                 args += ["--perms", "1777", "--tmpfs", target]
         made: set[str] = {"/", "/tmp", "/dev", "/proc", *_SYSTEM_DIRS, *_MERGED_USR}
-        binds = [Mount(Path(p), p) for p in self._layout.prefixes]
+        for prefix in self._layout.prefixes:
+            args += _parents(prefix, made) + ["--ro-bind", str(Path(prefix).resolve()), prefix]
+            made.add(prefix)
+        # the harness's site-packages wherever the system folders or a prefix show them, before
+        # anything is mounted below them
+        shown = [Path(d).resolve() for d in (*_SYSTEM_DIRS, *_MERGED_USR, *self._layout.prefixes)
+                 if os.path.isdir(d)]
+        for hidden in self._layout.masked:
+            if any(Path(hidden).is_relative_to(folder) for folder in shown):
+                args += ["--tmpfs", hidden]
+                made.add(hidden)
+        binds = []
         if scratch is not None:
             binds.append(Mount(scratch / "home", self._agent.home, writable=True))
         binds += sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))
         if self.config.network and os.path.islink("/etc/resolv.conf"):
             target = os.path.realpath("/etc/resolv.conf")
             binds.append(Mount(Path(target), target))
-        prefixes = len(self._layout.prefixes)
-        for i, m in enumerate(binds):
+        for m in binds:
             target = "/" + m.target.strip("/")
             args += _parents(target, made)
             args += ["--bind" if m.writable else "--ro-bind", str(Path(m.source).resolve()),
                      target]
-            if i == prefixes - 1:  # after the Python prefixes, before anything mounted below
-                args += [a for hidden in self._layout.masked for a in ("--tmpfs", hidden)]
-                made.update(self._layout.masked)
             made.add(target)
         return args
 

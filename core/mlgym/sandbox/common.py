@@ -41,8 +41,8 @@ class PythonLayout:
     prefixes: list[str] = field(default_factory=list)  # to bind read-only at the same path
     bin_dirs: list[str] = field(default_factory=list)  # to put on PATH, first wins
     env: dict[str, str] = field(default_factory=dict)
-    # folders inside bound prefixes hidden behind an empty tmpfs: the harness's own
-    # site-packages, where task plugins (and their hidden data) are pip-installed
+    # the harness's own site-packages, where task plugins (and their hidden data) are
+    # pip-installed: a backend that shows a folder holding one hides it behind an empty tmpfs
     masked: list[str] = field(default_factory=list)
 
 
@@ -66,8 +66,11 @@ def python_layout(config: SandboxConfig) -> PythonLayout:
                     layout.prefixes.append(str(Path(value.strip()).resolve().parent))
     base = str(Path(sys.base_prefix).resolve())
     layout.prefixes.append(base)
-    layout.masked += [str(Path(p).resolve()) for p in site.getsitepackages()
-                      if Path(p).resolve().is_relative_to(base) and Path(p).is_dir()]
+    # where plugins are pip-installed for this interpreter: its own site-packages (a virtual
+    # environment's, or the prefix's) and those of the interpreter it was made from, whose
+    # prefix the sandbox shows; a backend hides each of them that it would show
+    harness = site.getsitepackages() + site.getsitepackages([sys.base_prefix])
+    layout.masked += dict.fromkeys(str(Path(p).resolve()) for p in harness if Path(p).is_dir())
     layout.bin_dirs.append(str(Path(base) / "bin"))
     # drop prefixes the system folders already show, and duplicates
     seen: list[str] = []
