@@ -23,7 +23,7 @@ def run(*args) -> subprocess.CompletedProcess:
 def test_example_agent_installs_runs_an_episode_and_uninstalls(tmp_path):
     source = tmp_path / "mlgym-agent-example"
     shutil.copytree(EXAMPLE, source)  # build in a copy: pip leaves build files beside the source
-    installed = run(sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+    installed = run(sys.executable, "-m", "pip", "install", "--no-deps",
                     "--quiet", source)
     assert installed.returncode == 0, installed.stderr
     try:

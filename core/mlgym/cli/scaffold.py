@@ -15,9 +15,10 @@ from pathlib import Path
 
 from mlgym.errors import ConfigError
 
+# setuptools builds wheels by itself from 70.1 on; before, it needed the `wheel` package
 _PYPROJECT = '''\
 [build-system]
-requires = ["setuptools>=64"]
+requires = ["setuptools>=70.1"]
 build-backend = "setuptools.build_meta"
 
 [project]
