@@ -4,6 +4,7 @@ extended by the agent only inside its own workspace."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,17 +50,19 @@ def test_a_failed_build_says_why_and_leaves_nothing(tmp_path):
     assert [p.name for p in root.iterdir() if not p.name.endswith(".lock")] == []
 
 
-def test_base_python_must_be_usable_by_the_sandbox_users(monkeypatch):
+def test_base_python_must_be_usable_by_the_sandbox_users(monkeypatch, tmp_path):
     monkeypatch.setenv("MLGYM_PYTHON", "/usr/bin/python3")
     assert base_python() == Path("/usr/bin/python3")
     monkeypatch.setenv("MLGYM_PYTHON", "/nonexistent/python3")
     with pytest.raises(ConfigError, match="MLGYM_PYTHON='/nonexistent/python3'"):
         base_python()
-    interpreter = Path(sys.executable).resolve()
-    if any(not p.stat().st_mode & 0o001 for p in interpreter.parents):  # e.g. a pyenv in /root
-        monkeypatch.setenv("MLGYM_PYTHON", str(interpreter))
-        with pytest.raises(ConfigError, match="every user"):
-            base_python()
+    private = tmp_path / "private"  # like a pyenv under /root: other users cannot traverse it
+    private.mkdir(mode=0o700)
+    interpreter = private / "python3"
+    shutil.copy2(Path(sys.executable).resolve(), interpreter)
+    monkeypatch.setenv("MLGYM_PYTHON", str(interpreter))
+    with pytest.raises(ConfigError, match="every user"):
+        base_python()
 
 
 def test_agent_pip_install_stays_in_the_workspace(backend, make_env, task_variant, tmp_path):
@@ -76,5 +79,10 @@ def test_agent_pip_install_stays_in_the_workspace(backend, make_env, task_varian
     value, where = obs.split()
     assert value == "42" and "/workspace/.local/lib/" in where
     assert env.step("validate")[4]["scores"]["accuracy"] == 0.0  # the evaluator does not see it
-    if env._prepared[1] is not None:  # the shared task environment is untouched
-        assert not list(env._prepared[1].glob("lib/python3*/site-packages/tinypkg"))
+    shared = env._prepared[1]  # the task's environment: a folder, or inside docker's image
+    if backend == "docker":
+        assert shared is None
+        assert env.step("ls /opt/venv/lib/python3*/site-packages | grep -c tinypkg || true")[0] == "0"
+    else:
+        assert shared is not None
+        assert not list(shared.glob("lib/python3*/site-packages/tinypkg*"))
