@@ -14,7 +14,6 @@ import shutil
 import socket
 import sysconfig
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -152,16 +151,15 @@ def test_harness_cannot_be_killed_or_signalled(episode):
     me = os.getpid()
     out = run(episode, f"kill -STOP {me}; kill -9 {me}; kill -9 -1; pkill -9 -f pytest; "
                        "pkill -9 python; echo tried")
-    assert procs.read(me) is not None and procs.read(me).pid == me
-    assert "tried" in out or "restarted" in out
+    # the harness is not in the sandbox's pid namespace, and nothing else is there to kill
+    assert out.count(f"kill: ({me}) - No such process") == 2, out
+    assert out.endswith("tried"), out
     assert run(episode, "echo alive").endswith("alive")
     assert_scored_correctly(episode)
 
 
 def test_fork_bomb_is_contained(episode):
-    started = time.monotonic()
-    out = run(episode, ":(){ :|:& };:")
-    assert time.monotonic() - started < 120
+    run(episode, ":(){ :|:& };:")  # returns at once: the bomb runs in the background
     assert "alive" in run(episode, "echo alive")
     assert_scored_correctly(episode)  # while the bomb still runs in the sandbox
     # the agent can clean up its own sandbox (twice: forks in flight survive the first sweep)
