@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -164,17 +165,41 @@ def test_the_agent_cannot_signal_the_harness(attack):
     assert result.output.endswith("back\n")
 
 
-def test_the_agent_cannot_stop_a_running_evaluation(attack):
+def running(token: str) -> bool:
+    """Whether a process on the host has ``token`` in its command line."""
+    for pid in (p.pid for p in procs.table()):
+        try:
+            if token.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_the_agent_cannot_stop_a_running_evaluation(attack, tmp_path):
+    token = f"mlgym-go-{uuid.uuid4().hex}"  # the evaluation waits for this file, after the attack
+    gate = tmp_path / "gate"
+    gate.mkdir()
     outcome = {}
 
     def evaluate():
-        outcome["result"] = attack.run_isolated(["sh", "-c", "sleep 3; echo finished"], cwd="/",
-                                                mounts=[], env={}, timeout=60)
+        wait = f"while [ ! -e /mlgym/{token}/go ]; do sleep 0.1; done; echo finished"
+        outcome["result"] = attack.run_isolated(["sh", "-c", wait], cwd="/",
+                                                mounts=[Mount(gate, f"/mlgym/{token}")], env={},
+                                                timeout=300)
 
     thread = threading.Thread(target=evaluate)
     thread.start()
-    attack.run("sleep 1; pkill -9 sleep; pkill -9 -f finished; kill -9 -1", 20)
-    thread.join()
+    try:
+        deadline = time.monotonic() + 120
+        while not running(token) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running(token), "the evaluation did not start"
+        attack.run("pkill -9 sleep; pkill -9 -f finished; pkill -9 -f mlgym-go; kill -9 -1", 20)
+        assert running(token), "the agent's attack ended the evaluation"
+    finally:
+        (gate / "go").touch()
+        thread.join()
     assert outcome["result"].output == "finished\n"
     assert outcome["result"].exit_code == 0
 
@@ -225,7 +250,7 @@ def test_no_process_or_container_survives_close(attack):
     assert len(before) >= 4  # the shell and three sleepers
     container = getattr(attack, "container", None)
     attack.close()
-    assert procs.wait_gone([p.pid for p in before], timeout=10)
+    assert procs.wait_gone([p.pid for p in before], timeout=60)
     assert attack.host_pids() == []
     if container is not None:
         import docker
