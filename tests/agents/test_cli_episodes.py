@@ -86,7 +86,10 @@ def test_default_output_folder_is_under_the_results_dir(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly(tmp_path):
-    script = write(tmp_path / "replies.yaml", [SOLVE[0], "Wait.\n```\nsleep 4321\n```"])
+    # a sleep no other process on this machine runs (another run of this test, say, or one
+    # killed before it could clean up): its presence says that this episode is at step 2
+    sleep = f"sleep 4321.{os.getpid()}"
+    script = write(tmp_path / "replies.yaml", [SOLVE[0], f"Wait.\n```\n{sleep}\n```"])
     config = write(tmp_path / "agent.yaml", NO_TOOLS)
     out = tmp_path / "episode"
     process = subprocess.Popen([*CLI, "run", "--task", "fixture-threshold", "--config", config,
@@ -95,10 +98,10 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     for line in process.stdout:
         if line.startswith("step 1/"):
             break
-    deadline = time.monotonic() + 30
-    while not _processes_running("sleep 4321") and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not _processes_running(sleep) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _processes_running("sleep 4321")
+    assert _processes_running(sleep), "step 2 did not start its command"
     process.send_signal(signal.SIGINT)
     rest, errors = process.communicate(timeout=60)
     assert process.returncode == 130, (rest + errors)[-3000:]
@@ -106,7 +109,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     saved = trajectories.load(out)
     assert saved["exit_reason"] == "interrupted"
     assert [s["action"] for s in saved["steps"]] == ["ls"]
-    assert not _processes_running("sleep 4321")
+    assert not _processes_running(sleep)
 
 
 def _processes_running(command: str) -> bool:
