@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+from collections import Counter
 from pathlib import Path
 
 import mlgym_metric_aup
@@ -95,6 +97,26 @@ def test_report_beside_published_methods(tmp_path, results_dir, published_file):
     runs = {r["method"]: r for r in read_csv(out / "runs.csv")}
     assert runs["react:model-a"]["runs"] == "9" and float(runs["react:model-a"]["mean_cost"]) > 0
     assert report.results["aup"].meta["methods"] == methods
+
+    # how episodes ended and what the agents did, counted here from the records themselves
+    records = raw_records(results_dir)
+    reasons = Counter((r["method"], r["exit_reason"]) for r in records)
+    assert {(r["method"], r["exit_reason"]): int(r["count"])
+            for r in read_csv(out / "exit_reasons.csv")} == reasons
+    kinds = Counter((r["method"], k) for r in records for k in r["action_kinds"])
+    kinds.update(("all", k) for r in records for k in r["action_kinds"])
+    table = read_csv(out / "action_kinds.csv")
+    assert {(r["method"], r["kind"]): int(r["count"]) for r in table} == kinds
+    for method in ("react:model-a", "all"):
+        assert sum(float(r["share"]) for r in table if r["method"] == method) == pytest.approx(1)
+
+
+def raw_records(results_dir: Path) -> list[dict]:
+    """The result records as written: ``result.json`` files and ``.jsonl`` lines."""
+    records = [json.loads(p.read_text()) for p in results_dir.rglob("result.json")]
+    for path in results_dir.glob("*.jsonl"):
+        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return records
 
 
 def test_published_only_report_has_every_published_task(tmp_path, published_file):

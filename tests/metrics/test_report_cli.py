@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import matplotlib.image
@@ -43,6 +44,14 @@ def test_report_on_a_folder_of_results_beside_the_paper(tmp_path, results_dir, p
     assert {"react:model-a", "react:model-b", "gpt-o1", "baseline"} <= {r["method"] for r in rows}
     tau_max = 1.5
     assert all(0 < float(r["best_attempt_aup"]) <= tau_max for r in rows)
+    # how the episodes ended, as the records say (one .jsonl file holds some of them)
+    records = [json.loads(p.read_text()) for p in results_dir.rglob("result.json")]
+    records += [json.loads(line) for line in (results_dir / "extra.jsonl").read_text().split("\n")
+                if line.strip()]
+    ends = {(r["method"], r["exit_reason"]): int(r["count"])
+            for r in read_csv(out / "exit_reasons.csv")}
+    assert ends == Counter((r["method"], r["exit_reason"]) for r in records)
+    assert sum(ends.values()) == 18
 
 
 def test_published_only_reproduces_the_paper_table(tmp_path, published_file):
