@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from mlgym_agent_react import DEFAULT_CONFIG, history, prompts
@@ -90,19 +92,27 @@ def test_history_processors_resolve_by_name_or_import_path():
         history.resolve("no_such_module:f")
 
 
+PAPER_INTERFACE = ["open", "goto", "scroll_up", "scroll_down", "create", "edit", "insert",
+                   "search_dir", "search_file", "find_file", "validate", "submit",
+                   "literature_search", "parse_pdf", "memory_write", "memory_read"]
+
+
 def test_the_shipped_config_is_valid_and_documents_every_bundle():
     config = agent_config("react")
     assert config["model"]["temperature"] == 0 and config["model"]["top_p"] == 0.95
     assert config["history"] == {"processor": "last_n_observations", "full_observations": 5}
     agent = ReactAgent(config, model=ScriptedModel([]))
+    # left out in the config: every installed bundle, the three first-party ones among them
     assert set(agent.tools) == set(get_registry().ids("tools"))
+    assert {"files", "literature", "memory"} <= set(agent.tools)
     agent.reset("the task", {"step": 0})
     system = agent.messages[0]["content"]
     assert "budget of 50 steps" in system
+    for command in PAPER_INTERFACE:  # the paper's agent-computer interface, each documented
+        assert re.search(rf"^\s*{command}( <|$)", system, re.M), command
     for bundle in agent.bundles:
         for command in bundle.commands:
             assert command.signature in system
-    assert "validate" in system and "submit" in system
 
 
 def test_a_user_config_overrides_templates_and_is_merged(tmp_path):
