@@ -21,6 +21,40 @@ def test_always_defecting_beats_the_baseline(task):
     assert run_evaluator(task, ALWAYS_DEFECT).score() > task.baseline["score"] + 0.1
 
 
+def expected_score(first: float, later, payoff) -> float:
+    """The mean payoff per round over 10 rounds, by hand: ``first`` is the chance that the column
+    player cooperates in round 1, ``later(p)`` that chance in a later round when it was ``p`` in
+    the round before, ``payoff(p)`` the row player's expected payoff at chance ``p``."""
+    chances = [first]
+    for _ in range(9):
+        chances.append(later(chances[-1]))
+    return sum(map(payoff, chances)) / 10
+
+
+# The column player draws one of its 11 strategies each round (opponent.py). Against a row player
+# that always defects, each cooperates with chance: round 1 -- tit-for-tat, always-cooperate,
+# grim trigger, Pavlov, tit-for-two-tats and forgiving tit-for-tat 1, the two coin flips 1/2, the
+# rest 0 (7/11 in all); later -- always-cooperate 1, the coin flips 1/2, Pavlov 1 - p (it
+# cooperates after its own defection), noisy 1/3 + 0.4 p + 0.1, and one of tit-for-two-tats
+# (round 2) and forgiving tit-for-tat (round 3 on) 1. A defector gets 5 for the column's
+# cooperation and 1 for its defection.
+ALWAYS_DEFECT_BY_HAND = expected_score(7 / 11, lambda p: (4 + 13 / 30 - 0.6 * p) / 11,
+                                       lambda p: 1 + 4 * p)
+# Against a row player that always cooperates: round 1 the same 7/11; later always-defect 0, the
+# coin flips 1/2, Pavlov p (it cooperates after its own cooperation), noisy 1/3 + 0.4 p, the
+# other seven 1. A cooperator gets 3 for cooperation and 0 for defection.
+ALWAYS_COOPERATE_BY_HAND = expected_score(7 / 11, lambda p: (22 / 3 + 1.4 * p) / 11,
+                                          lambda p: 3 * p)
+
+
+@pytest.mark.parametrize("move, by_hand", [(1, ALWAYS_DEFECT_BY_HAND),
+                                           (0, ALWAYS_COOPERATE_BY_HAND)])
+def test_a_fixed_move_scores_its_expectation_worked_out_from_the_rules(task, move, by_hand):
+    score = run_evaluator(task, {"strategy.py": f"def row_strategy(history):\n    return {move}\n"})
+    # 100,000 rounds: the sampling error is about 0.007
+    assert score.score() == pytest.approx(by_hand, abs=0.03)
+
+
 @pytest.mark.parametrize("move, expected", [
     ("2", ["returned 2", "game 1, round 1", "0 (cooperate) or 1 (defect)"]),
     ("1.0", ["returned 1.0", "integer 0"]),
