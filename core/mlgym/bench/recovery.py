@@ -8,9 +8,8 @@ when its process dies, even by ``kill -9``, so holding it proves no other proces
   is recorded as it is) or was cut off: its partial trajectory is kept under
   ``interrupted/<key>.attempt<n>/`` (its exit reason says ``interrupted``) and it runs again;
 - a worker of the dead run still winding down is stopped;
-- processes still running inside the episode folders of dead MLGym processes (the shells of
-  the ``local`` backend) are killed, and those folders with their mounts are removed
-  (:func:`mlgym.sandbox.leftovers.sweep`);
+- the sandbox folders of dead MLGym processes are removed with their mounts and the processes
+  still working in them (:func:`mlgym.sandbox.leftovers.sweep`);
 - cost reservations of model calls that were in flight are released.
 """
 
@@ -91,8 +90,7 @@ class Recovery:
 
     adopted: list[str] = field(default_factory=list)  # ended on disk, recorded now
     interrupted: list[str] = field(default_factory=list)  # to run again
-    removed: list[Path] = field(default_factory=list)  # leftover folders
-    killed: int = 0  # leftover processes
+    removed: list[Path] = field(default_factory=list)  # leftover sandbox folders
 
 
 def worker_id(pid: int, host: str | None = None) -> str:
@@ -113,7 +111,6 @@ def recover(store: RunStore) -> Recovery:
         else:
             store.mark_interrupted(row.key, park(store.run_dir, row))
             found.interrupted.append(row.key)
-    found.killed = _kill_strays()
     found.removed = leftovers.sweep()
     release_reservations(store.run_dir / LEDGER_FILE)
     return found
@@ -164,24 +161,6 @@ def _stop_worker(worker: str | None, grace: float = 60.0) -> None:
     if not procs.wait_gone([proc.pid], grace):
         procs.send([proc.pid], signal.SIGKILL)
         procs.wait_gone([proc.pid], 5.0)
-
-
-def _kill_strays() -> int:
-    """Kill processes whose working folder is inside a claimed folder whose owner is dead."""
-    stale = [os.path.realpath(p) for p in leftovers.stale()]
-    if not stale:
-        return 0
-    strays = []
-    for proc in procs.table():
-        try:
-            cwd = os.readlink(f"/proc/{proc.pid}/cwd")
-        except OSError:
-            continue
-        if any(cwd == s or cwd.startswith(s + "/") for s in stale):
-            strays.append(proc.pid)
-    procs.send(strays, signal.SIGKILL)
-    procs.wait_gone(strays, 5.0)
-    return len(strays)
 
 
 def release_reservations(ledger: Path) -> None:

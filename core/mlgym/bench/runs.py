@@ -108,9 +108,9 @@ def _tell(progress: BenchProgress, recovery: Recovery) -> None:
                       "again from the start (partial trajectories kept under interrupted/)")
     if recovery.adopted:
         progress.line(f"resuming: {len(recovery.adopted)} episodes had ended unrecorded; recorded")
-    if recovery.removed or recovery.killed:
-        progress.line(f"resuming: removed {len(recovery.removed)} sandbox folders and "
-                      f"{recovery.killed} processes left behind by ended runs")
+    if recovery.removed:
+        progress.line(f"resuming: removed {len(recovery.removed)} sandbox folders (and what "
+                      "still ran in them) left behind by ended processes")
 
 
 def status(run_dir: Path) -> dict:

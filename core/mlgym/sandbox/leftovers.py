@@ -5,9 +5,10 @@ A Python process that dies without closing its environment (an exception in the 
 tmpfs mounted. Every such folder is *claimed* when it is made (:func:`claim`): a file
 ``.mlgym-owner`` in it holds the pid and start time of the process that made it.
 :func:`sweep`, run when an environment starts and by ``mlgym doctor --clean``, finds the claimed
-folders under the temporary directory whose owner is gone, unmounts everything mounted inside
-them (deepest first, lazily) and removes them. A folder whose owner is alive is never touched,
-and neither is one without a claim.
+folders under the temporary directory whose owner is gone (a zombie counts as gone), kills the
+processes still working inside them (a ``local`` sandbox's shell outlives its owner), unmounts
+everything mounted inside them (deepest first, lazily) and removes them. A folder whose owner is
+alive is never touched, and neither is one without a claim.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def owner_alive(folder: Path) -> bool | None:
     except (OSError, ValueError):
         return None
     proc = procs.read(pid)
-    return proc is not None and (start == 0 or proc.start == start)
+    # a zombie is dead: it only waits for its parent to collect it
+    return proc is not None and (start == 0 or proc.start == start) and procs.running(pid)
 
 
 def stale(parent: Path | None = None) -> list[Path]:
@@ -62,6 +64,7 @@ def sweep(parent: Path | None = None) -> list[Path]:
     """Unmount and remove the stale folders under ``parent``; return the ones removed."""
     removed = []
     for folder in stale(parent):
+        _kill_inside(folder)
         stuck = _unmount_below(folder)
         if stuck:
             log.warning("cannot unmount %s; leaving %s in place", ", ".join(stuck), folder)
@@ -88,6 +91,21 @@ def mounts_below(folder: Path) -> list[str]:
         if point == root or point.startswith(root + "/"):
             found.append(point)
     return sorted(set(found), key=lambda p: p.count("/"), reverse=True)
+
+
+def _kill_inside(folder: Path) -> None:
+    """Kill the processes whose working folder is ``folder`` or inside it."""
+    root = os.path.realpath(folder)
+    inside = []
+    for proc in procs.table():
+        try:
+            cwd = os.readlink(f"/proc/{proc.pid}/cwd")
+        except OSError:
+            continue
+        if cwd == root or cwd.startswith(root + "/"):
+            inside.append(proc.pid)
+    procs.send(inside)
+    procs.wait_gone(inside, 5.0)
 
 
 def _unmount_below(folder: Path) -> list[str]:

@@ -112,7 +112,7 @@ def wait_gone(pids: Iterable[int], timeout: float = 5.0) -> bool:
     pending = set(pids)
     deadline = time.monotonic() + timeout
     while pending:
-        pending = {p for p in pending if _alive(p)}
+        pending = {p for p in pending if running(p)}
         if not pending:
             return True
         if time.monotonic() > deadline:
@@ -121,7 +121,8 @@ def wait_gone(pids: Iterable[int], timeout: float = 5.0) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
