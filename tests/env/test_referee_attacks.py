@@ -23,7 +23,6 @@ from mlgym.plugins import get_registry
 from mlgym.specs import TaskSpec, load_task
 
 pytestmark = pytest.mark.slow
-FORGED = 42.0  # the score the forging attacks print
 
 
 class Agent:
@@ -88,11 +87,15 @@ def opponent_seed(game: str) -> str:
     return seed
 
 
-def assert_honest_or_failed(obs: str, evaluation: dict, honest: dict) -> None:
-    """The evaluation failed, or scored exactly what the honest strategy scores."""
-    if evaluation["ok"]:
-        assert evaluation["scores"] == honest, obs
-    assert FORGED not in (evaluation["scores"] or {}).values(), obs
+def assert_honest(obs: str, evaluation: dict, honest: dict) -> None:
+    """The evaluation scored exactly what the honest strategy scores."""
+    assert evaluation["ok"] and evaluation["scores"] == honest, obs
+
+
+def assert_rejected(obs: str, evaluation: dict) -> None:
+    """The evaluation failed on what the player sent back, and nothing forged was scored."""
+    assert not evaluation["ok"] and evaluation["scores"] is None, obs
+    assert "answered with a value the evaluator rejects" in obs, obs
 
 
 def constant(move) -> str:
@@ -220,10 +223,9 @@ def row_strategy(history):
 @pytest.mark.parametrize("where", ["import", "move"])
 def test_forged_metrics_lines_do_not_score(agent, where, end):
     player = agent("prisoners-dilemma")
-    honest = player.score({"strategy.py": constant(0)})
     player.put("strategy.py", f"WHERE = {where!r}\n" + FORGER % end)
     obs, evaluation = player.evaluate()
-    assert_honest_or_failed(obs, evaluation, honest)
+    assert_rejected(obs, evaluation)  # the forged line reached the channel: not a reply
     player.assert_never_shown(opponent_seed("prisoners-dilemma"))
 
 
@@ -266,9 +268,10 @@ def test_patching_the_player_changes_nothing_in_the_referee(agent, target):
     honest = player.score({"strategy.py": constant(0)})
     player.put("strategy.py", with_prelude(PATCHES[target], 0))
     obs, evaluation = player.evaluate()
-    assert_honest_or_failed(obs, evaluation, honest)
-    if target in ("builtins", "random", "game"):  # the player keeps working: honest, exactly
-        assert evaluation["ok"], obs
+    if target in ("json", "mlgym_player"):  # the player's replies break: the evaluation fails
+        assert_rejected(obs, evaluation)
+    else:  # the player keeps working: honest, exactly
+        assert_honest(obs, evaluation, honest)
     player.assert_never_shown(opponent_seed("prisoners-dilemma"))
 
 
@@ -309,7 +312,7 @@ def test_values_with_behaviour_arrive_as_plain_json(agent, source):
     honest = player.score({"strategy.py": constant([20] * 6)})
     player.put("strategy.py", source)
     obs, evaluation = player.evaluate()
-    assert_honest_or_failed(obs, evaluation, honest)
+    assert_honest(obs, evaluation, honest)  # scored as the plain [20] * 6 it serialises to
     player.assert_never_shown(opponent_seed("blotto"))
 
 
