@@ -94,6 +94,7 @@ def test_a_run_killed_mid_way_resumes_to_exactly_its_18_episodes(tmp_path, bench
     report = mlgym("report", run, "--out", tmp_path / "report", "--bootstrap", "0", env=bench_env)
     assert report.returncode == 0, report.stderr
     text = (tmp_path / "report" / "report.md").read_text()
+    assert "18 episodes of 2 method(s) on 3 task(s)" in text  # the cut-off attempts are not episodes
     for name in ["baseline", "react:scripted", "prisoners-dilemma", "battle-of-sexes", "blotto"]:
         assert name in text
 
@@ -126,3 +127,9 @@ def test_ctrl_c_stops_the_run_and_its_sandboxes(tmp_path, bench_env):
     assert status.returncode == 0, status.stderr
     assert "2 pending" in status.stdout and "2 interrupted attempts" in status.stdout
     assert "running now" not in status.stdout  # nothing holds the run any more
+
+    report = mlgym("report", run, "--out", tmp_path / "report", "--bootstrap", "0", env=bench_env)
+    assert report.returncode == 0, report.stderr
+    assert "benchmark run, 4 episodes from its store" in report.stdout
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "4 episodes of 2 method(s) on 1 task(s)" in text  # the interrupted two included

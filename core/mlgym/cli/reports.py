@@ -51,7 +51,8 @@ def cmd_report(args) -> int:
     if args.bootstrap < 0:
         raise ConfigError(f"--bootstrap {args.bootstrap}: give 0 (no intervals) or a positive count")
     options = {"reference": _references(args.reference)} if args.reference else {}
-    report = build_report(args.results, args.out, published=args.published, metrics=args.metrics,
+    results = [_bench_records(path, args.out) for path in args.results]
+    report = build_report(results, args.out, published=args.published, metrics=args.metrics,
                           bootstrap=args.bootstrap, seed=args.seed, options=options)
     for metric, why in report.skipped.items():
         print(f"warning: metric {metric} not computed: {why}")
@@ -62,3 +63,23 @@ def cmd_report(args) -> int:
             print(f"{row['method']:<32} {row['best_attempt_aup']:>16.3f} {row['best_submission_aup']:>20.3f}")
     print(f"wrote {len(report.files)} files to {report.out} (open {report.out / 'report.md'})")
     return 0
+
+
+def _bench_records(path: str, out: str) -> str:
+    """A benchmark run's folder is read from its store (failed and cut-off episodes included,
+    each record once): its records go to ``<out>/<run>.records.jsonl``, which is read instead."""
+    import json
+    from pathlib import Path
+
+    from mlgym.bench.store import RunStore, run_records
+
+    if not RunStore.is_run(path):
+        return path
+    target = Path(out) / f"{Path(path).resolve().name}.records.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pairs = list(run_records(path))
+    lines = [json.dumps({**record, "bench_state": row.state}) for row, record in pairs if record]
+    target.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    print(f"{path}: benchmark run, {len(lines)} episodes from its store"
+          + (f" ({len(pairs) - len(lines)} not started yet)" if len(pairs) > len(lines) else ""))
+    return str(target)
