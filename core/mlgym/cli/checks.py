@@ -69,7 +69,12 @@ def check_file(path: Path, schema: str | None = None) -> list[str]:
     if schema is None:
         return [f"{path}:1:1: cannot tell which schema applies; name the file task.yaml, dataset.yaml or "
                 "bundle.yaml, or pass --schema"]
-    return [str(p) for p in validate_data(data if data is not None else {}, schema, str(path), positions)]
+    problems = validate_data(data if data is not None else {}, schema, str(path), positions)
+    if schema == "run" and not problems:  # ids against the installed plugins, labels, paths
+        from mlgym.bench.config import run_problems
+
+        problems = run_problems(data, positions, str(path))
+    return [str(p) for p in problems]
 
 
 def _yaml_files(folder: Path) -> list[Path]:
