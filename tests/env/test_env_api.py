@@ -161,10 +161,10 @@ def test_step_before_reset_and_after_the_end(make_env):
 
 
 def test_timeout_rule_and_long_prefix(backend, make_env, task_variant):
-    task = task_variant(limits={"command_timeout": 1, "training_timeout": 8})
+    task = task_variant(limits={"command_timeout": 1, "training_timeout": 60})
     env = make_env(task, backend=backend)
     env.reset()
-    obs, *_, info = env.step("python3 -c 'import time; time.sleep(5); print(\"finished\")'")
+    obs, *_, info = env.step("python3 -c 'import time; time.sleep(60); print(\"finished\")'")
     assert "finished" not in obs and info["timed_out"] is True
     assert "longer than 1 s" in obs and "prefix the command with `long `" in obs
     obs, *_, info = env.step("long sleep 2; echo finished")

