@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import random
 import shutil
 import subprocess
@@ -130,6 +131,13 @@ def test_the_shipped_starter_submission_scores_the_declared_baseline(task, split
     assert metrics["r2"] == pytest.approx(task.baseline["r2"], abs=5e-5)
     assert metrics["rmse"] == pytest.approx(task.baseline["rmse"], abs=1.0)
     assert metrics_of(run_evaluator(task, workspace, split="dev"))["r2"] > metrics["r2"]
+    # the same figures from their textbook formulas, on the hidden test labels
+    truth, guess = labels(task)["test"], predictions(workspace / "submission.csv")
+    errors = [(truth[h] - guess[h]) ** 2 for h in truth]
+    mean = sum(truth.values()) / len(truth)
+    spread = sum((y - mean) ** 2 for y in truth.values())
+    assert 1 - sum(errors) / spread == pytest.approx(metrics["r2"], abs=5e-5)
+    assert math.sqrt(sum(errors) / len(errors)) == pytest.approx(metrics["rmse"], abs=1.0)
 
 
 @pytest.mark.slow
