@@ -97,6 +97,8 @@ def test_a_file_that_grows_past_the_limit_while_copied_is_refused(workspace, tmp
     writer = threading.Thread(target=grow)
     writer.start()
     try:
+        while big.stat().st_size < (6 << 20):  # the growth is under way (the writer ran)
+            stop.wait(0.01)
         # the size checked when the file is opened fits; what is read does not
         with pytest.raises(SubmissionError, match="growing.bin is (larger than|[0-9]+ bytes, "
                                                   "more than) the"):
