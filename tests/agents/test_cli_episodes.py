@@ -92,9 +92,12 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     script = write(tmp_path / "replies.yaml", [SOLVE[0], f"Wait.\n```\n{sleep}\n```"])
     config = write(tmp_path / "agent.yaml", NO_TOOLS)
     out = tmp_path / "episode"
+    # as at a terminal, where Ctrl-C reaches a program whose SIGINT is at its default: a test run
+    # started in the background by a non-interactive shell has it ignored, and its children too
     process = subprocess.Popen([*CLI, "run", "--task", "fixture-threshold", "--config", config,
                                 "--model", f"scripted:{script}", "--backend", "local", "--out",
-                                out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stdout:
         if line.startswith("step 1/"):
             break
