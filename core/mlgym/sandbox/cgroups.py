@@ -87,8 +87,30 @@ def unavailable_reason() -> str | None:
     if _v2_base() is not None or _v1_bases() is not None:
         return None
     return ("no writable cgroup with the memory and pids controllers (cgroup v2 with them "
-            "delegated, or cgroup v1 memory+pids hierarchies writable by this user); memory is "
-            "limited by address space (prlimit --as) and processes per uid (prlimit --nproc)")
+            "delegated, or cgroup v1 memory+pids hierarchies writable by this user; here: "
+            f"{_where()}); memory is limited by address space (prlimit --as) and processes per "
+            "uid (prlimit --nproc)")
+
+
+def _where() -> str:
+    """This process's cgroup folder per controller, and whether it is writable."""
+    mounts, v2 = _mounts()
+    own = _own_paths()
+    found = []
+    for c in ("memory", "pids"):
+        if c not in mounts or c not in own:
+            found.append(f"{c}: no v1 hierarchy")
+            continue
+        folder = mounts[c] / own[c].lstrip("/")
+        found.append(f"{c}: {folder}{'' if os.access(folder, os.W_OK) else ' not writable'}")
+    if v2 is not None and "" in own:
+        base = v2 / own[""].lstrip("/")
+        try:
+            controllers = (base / "cgroup.controllers").read_text().split() or ["none"]
+        except OSError:
+            controllers = ["unreadable"]
+        found.append(f"v2 {base} with controllers {' '.join(controllers)}")
+    return "; ".join(found)
 
 
 class Cgroup:
