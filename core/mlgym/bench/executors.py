@@ -7,7 +7,8 @@ scheduler decides what to launch and records everything in the store; executors 
 
 :class:`LocalExecutor` runs each episode in a worker process of its own
 (``python -m mlgym.bench.worker``), so one episode's crash or memory stays its own.
-:mod:`mlgym.bench.ray_executor` runs them as Ray tasks; it is imported only when asked for.
+:mod:`mlgym.bench.ray_executor` runs them as Ray tasks; :func:`mlgym.bench.runs.make_executor`
+imports it only when asked for.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from typing import Any, Protocol
 from mlgym.agents.launch import EpisodeSpec
 from mlgym.bench.config import Resources
 from mlgym.bench.recovery import worker_id
-from mlgym.errors import ConfigError
 
 
 @dataclass
@@ -58,20 +58,6 @@ class Executor(Protocol):
         """Stop every running episode now."""
 
     def close(self) -> None: ...
-
-
-def make_executor(name: str, run_dir: Path, address: str | None = None) -> Executor:
-    """The executor called ``name`` (``local`` or ``ray``)."""
-    if name == "local":
-        if address:
-            raise ConfigError(f"--address {address} is for --executor ray; the local executor "
-                              "runs on this machine")
-        return LocalExecutor(run_dir)
-    if name == "ray":
-        from mlgym.bench.ray_executor import RayExecutor
-
-        return RayExecutor(address)
-    raise ConfigError(f"executor {name!r} is unknown; use local or ray")
 
 
 def machine_capacity() -> Resources:

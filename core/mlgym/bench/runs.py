@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mlgym.agents.launch import new_run_id
 from mlgym.bench.config import BenchConfig, PlannedEpisode, expand, load_bench_config, parse
-from mlgym.bench.executors import make_executor
+from mlgym.bench.executors import Executor, LocalExecutor
 from mlgym.bench.progress import BenchProgress
 from mlgym.bench.recovery import Recovery, RunLock, recover
 from mlgym.bench.scheduler import Outcome, Scheduler
@@ -100,6 +100,20 @@ def run_benchmark(source: str | Path, *, executor: str | None = None,
             return RunResult(run_dir, outcome, recovery, added, store.totals())
         finally:
             store.close()
+
+
+def make_executor(name: str, run_dir: Path, address: str | None = None) -> Executor:
+    """The executor called ``name`` (``local`` or ``ray``)."""
+    if name == "local":
+        if address:
+            raise ConfigError(f"--address {address} is for --executor ray; the local executor "
+                              "runs on this machine")
+        return LocalExecutor(run_dir)
+    if name == "ray":
+        from mlgym.bench.ray_executor import RayExecutor
+
+        return RayExecutor(address)
+    raise ConfigError(f"executor {name!r} is unknown; use local or ray")
 
 
 def _tell(progress: BenchProgress, recovery: Recovery) -> None:
