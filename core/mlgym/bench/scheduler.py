@@ -225,6 +225,9 @@ class Scheduler:
         self.running.pop(event.key, None)
         row = self.rows.pop(event.key)
         data = event.trajectory
+        if data is None and self.stopping:  # stopped before its episode had begun
+            self.store.mark_interrupted(row.key, None)
+            return
         if data is not None and data.get("exit_reason") == "interrupted":
             partial = park(self.run_dir, self.store.episode(row.key))
             self.store.mark_interrupted(row.key, partial, cost=data["totals"]["cost"])
