@@ -73,3 +73,29 @@ def test_mlgym_run_without_a_model_uses_the_embedded_one(tmp_path):
     assert saved["totals"]["model_calls"] >= 1 and saved["totals"]["tokens"]["output"] > 0
     assert saved["exit_reason"] in ("max_steps", "format_error", "submitted")
     assert "api_base" in saved["config"]["agent"]["model"]
+
+
+@pytest.mark.slow
+@needs_model
+def test_the_demo_episode_takes_well_formed_steps_and_repeats_exactly(tmp_path):
+    """What ``./dev demo`` shows: the embedded model's own commands, each well-formed by its
+    grammar, so the episode runs its whole budget (no format errors), the same at every run (on
+    bwrap, whose workspace path, shown in every prompt, is the same each time)."""
+    runs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        env = {k: v for k, v in os.environ.items() if k != "MLGYM_MODEL"}
+        done = subprocess.run([*CLI, "run", "--task", "prisoners-dilemma", "--max-steps", "6",
+                               "--backend", "bwrap", "--out", out],
+                              capture_output=True, text=True, timeout=580, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        runs.append(trajectories.load(out))
+    first, second = runs
+    assert first["exit_reason"] in ("max_steps", "submitted"), first["exit_reason"]
+    assert len(first["steps"]) >= 3
+    assert all(not step["format_errors"] for step in first["steps"])
+    assert [s["action"] for s in first["steps"]] == [s["action"] for s in second["steps"]]
+    assert [s["thought"] for s in first["steps"]] == [s["thought"] for s in second["steps"]]
+    assert first["steps"][0]["thought"].startswith("Step 1: I will ")
+    assert first["submission"]["ok"] and first["submission"]["scores"]["score"] > 0
+    assert first["submission"]["action"] in ("submit", "auto_submit")

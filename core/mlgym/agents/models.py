@@ -27,6 +27,7 @@ from mlgym.agents.base import ContextWindowExceeded, CostLimitExceeded, ModelErr
 from mlgym.errors import ConfigError
 
 DEFAULT_MAX_TOKENS = 4096
+CONSTRAINED_DECODING = ("gbnf",)  # the grammar formats a model's server may accept
 
 
 # -- prices and budgets ----------------------------------------------------------------------
@@ -126,6 +127,10 @@ class ModelConfig:
     timeout: float = 600.0
     backoff: float = 1.0  # seconds before the first retry; doubles each time, with jitter
     max_backoff: float = 60.0
+    # "gbnf": the server takes a GBNF grammar per request and only samples replies it accepts
+    # (llama.cpp's server and llama-cpp-python's); None: replies are not constrained
+    constrained_decoding: str | None = None
+    small: bool = False  # a small model (about 1B parameters or fewer): agents keep prompts short
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
@@ -133,6 +138,10 @@ class ModelConfig:
             raise ConfigError("model.name is missing; give a litellm model name such as "
                               "openai/gpt-4o (or --model), or leave it out to use the embedded model")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "price"}
+        decoding = known.get("constrained_decoding")
+        if decoding not in (None, *CONSTRAINED_DECODING):
+            raise ConfigError(f"model.constrained_decoding is {decoding!r}; use one of "
+                              f"{', '.join(CONSTRAINED_DECODING)}, or leave it out")
         price = Price(**data["price"]) if data.get("price") else None
         return cls(**known, price=price)
 
@@ -185,12 +194,23 @@ class Model:
     def usage(self) -> Usage:
         return Usage(**vars(self._usage))
 
-    def query(self, messages: list[dict], tools: list[dict] | None = None) -> ModelReply:
-        """Ask the model; retry transient failures with exponential backoff."""
+    @property
+    def accepts_grammar(self) -> bool:
+        """True when the model's server constrains replies to a GBNF grammar given per call."""
+        return self.config.constrained_decoding == "gbnf"
+
+    def query(self, messages: list[dict], tools: list[dict] | None = None,
+              grammar: str | None = None) -> ModelReply:
+        """Ask the model; retry transient failures with exponential backoff.
+
+        ``grammar`` (GBNF) is sent only to a model that :attr:`accepts_grammar`; the reply is then
+        one the grammar accepts. Other models ignore it.
+        """
         delay = self.config.backoff
+        grammar = grammar if self.accepts_grammar else None
         for attempt in range(self.config.retries + 1):
             try:
-                return self._attempt(messages, tools, attempt)
+                return self._attempt(messages, tools, attempt, grammar)
             except TransientModelError as exc:
                 if attempt == self.config.retries:
                     raise ModelError(f"model {self.name} still failing after {attempt + 1} "
@@ -199,7 +219,8 @@ class Model:
                 delay *= 2
         raise AssertionError("unreachable")
 
-    def _attempt(self, messages: list[dict], tools: list[dict] | None, attempt: int) -> ModelReply:
+    def _attempt(self, messages: list[dict], tools: list[dict] | None, attempt: int,
+                 grammar: str | None = None) -> ModelReply:
         estimated_prompt = self.count_tokens(messages, tools)
         limit = self.context_window()
         if limit and estimated_prompt * self._token_ratio >= limit:
@@ -220,7 +241,9 @@ class Model:
         start = time.monotonic()
         reply = None
         try:
-            reply = self._complete(messages, tools)
+            # passed only when there is one, so models written before grammars still work
+            reply = (self._complete(messages, tools, grammar) if grammar
+                     else self._complete(messages, tools))
         except Exception as exc:
             record["error"] = f"{type(exc).__name__}: {exc}"[:500]
             raise
@@ -249,7 +272,8 @@ class Model:
 
     # -- what subclasses provide ----------------------------------------------------------
 
-    def _complete(self, messages: list[dict], tools: list[dict] | None) -> ModelReply:
+    def _complete(self, messages: list[dict], tools: list[dict] | None,
+                  grammar: str | None = None) -> ModelReply:
         raise NotImplementedError
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:

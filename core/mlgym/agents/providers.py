@@ -77,7 +77,8 @@ class LiteLLMModel(Model):
         except Exception:
             return False
 
-    def _complete(self, messages: list[dict], tools: list[dict] | None) -> ModelReply:
+    def _complete(self, messages: list[dict], tools: list[dict] | None,
+                  grammar: str | None = None) -> ModelReply:
         lib = self._lib
         kwargs: dict[str, Any] = dict(
             model=self.name, messages=messages, temperature=self.config.temperature,
@@ -89,6 +90,8 @@ class LiteLLMModel(Model):
             kwargs["api_key"] = self.config.api_key
         if tools:
             kwargs["tools"] = tools
+        if grammar:  # llama.cpp's servers read it from the request body
+            kwargs["extra_body"] = {"grammar": grammar}
         try:
             response = lib.completion(**kwargs)
         except lib.ContextWindowExceededError as exc:

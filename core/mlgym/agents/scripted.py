@@ -67,7 +67,8 @@ class ScriptedModel(Model):
             raise ConfigError(f"{path}: expected a YAML list of replies (or 'replies: [...]')")
         return cls(data, config=config, budgets=budgets)
 
-    def _complete(self, messages: list[dict], tools: list[dict] | None) -> ModelReply:
+    def _complete(self, messages: list[dict], tools: list[dict] | None,
+                  grammar: str | None = None) -> ModelReply:
         self.prompts.append([dict(m) for m in messages])
         if not self.replies:
             raise ModelError(f"scripted model ran out of replies after {len(self.prompts) - 1} "

@@ -100,7 +100,8 @@ PAPER_INTERFACE = ["open", "goto", "scroll_up", "scroll_down", "create", "edit",
 def test_the_shipped_config_is_valid_and_documents_every_bundle():
     config = agent_config("react")
     assert config["model"]["temperature"] == 0 and config["model"]["top_p"] == 0.95
-    assert config["history"] == {"processor": "last_n_observations", "full_observations": 5}
+    assert config["history"] == {"processor": "last_n_observations", "full_observations": 5,
+                                 "small_model_processor": "commands_only"}
     agent = ReactAgent(config, model=ScriptedModel([]))
     # left out in the config: every installed bundle, the three first-party ones among them
     assert set(agent.tools) == set(get_registry().ids("tools"))

@@ -2,7 +2,10 @@
 
 Each :meth:`ReactAgent.act` renders the latest observation into the conversation, sends the
 processed history to the model, and reads the reply (text mode: one fenced block; ``tool_calls``
-mode: one native tool call). A malformed reply is answered with the ``format_error`` template and
+mode: one native tool call). Where the model's server takes a grammar
+(``model.constrained_decoding``), each call carries the grammar of the reply format, so replies are
+well-formed by construction; in ``tool_calls`` mode the call is then written as a JSON object (see
+:func:`~mlgym_agent_react.replies.tool_call_grammar`). A malformed reply is answered with the ``format_error`` template and
 retried ``format_retries`` times before the episode ends with ``format_error``. A prompt that no
 longer fits the context window is shortened (fewer full observations, then the oldest turns)
 before the episode ends with ``context_window``.
@@ -43,9 +46,14 @@ class ReactAgent(Agent):
         self.templates = prompts.Templates(config.get("templates") or {})
         options = config.get("history") or {}
         self.processor = history.resolve(options.get("processor", "last_n_observations"))
+        self.small_model_processor = history.resolve(
+            options.get("small_model_processor", "commands_only"))
         self.full_observations = int(options.get("full_observations", 5))
-        self.block_languages = (config.get("options") or {}).get(
-            "block_languages", ["", "bash", "sh", "shell", "console"])
+        options = config.get("options") or {}
+        self.block_languages = options.get("block_languages", ["", "bash", "sh", "shell", "console"])
+        self.constrain = bool(options.get("constrained_decoding", True))
+        self.small_model_programs = [p + " " for p in options.get("small_model_programs", [])]
+        self.command_lines: int | None = options.get("command_lines")
         registry = get_registry()
         tool_ids = config.get("tools")
         if tool_ids is None:  # not configured: every installed bundle
@@ -57,6 +65,7 @@ class ReactAgent(Agent):
         self.messages: list[dict] = []
         self.max_steps: int | None = config.get("max_steps")
         self._started = False
+        self._step = 0  # the steps taken so far, as the last observation's info said
 
     # -- the model ------------------------------------------------------------------------------
 
@@ -75,6 +84,10 @@ class ReactAgent(Agent):
         return self._model.name if self._model else (self.config.get("model") or {}).get("name")
 
     @property
+    def small_model(self) -> bool:
+        return bool(self.model.config.small)
+
+    @property
     def usage(self) -> Usage:
         return self._model.usage if self._model else Usage()
 
@@ -82,12 +95,14 @@ class ReactAgent(Agent):
 
     def reset(self, observation: str, info: dict) -> None:
         self.max_steps = info.get("max_steps") or self.config.get("max_steps") or DEFAULT_MAX_STEPS
-        system = self.templates.render("system", commands=self.commands, mode=self.mode,
-                                       max_steps=self.max_steps)
-        self.messages = [{"role": "system", "content": system}]
-        self._started = False
         model = self.model  # built now, so that a bad model config fails before the first step
-        if self.mode == "tool_calls" and not model.supports_tool_calls():
+        system = self.templates.render("system", commands=self.commands, mode=self.mode,
+                                       max_steps=self.max_steps, small_model=self.small_model)
+        self.messages = [{"role": "system", "content": system}]
+        if self.small_model:
+            self.messages += prompts.demonstration_messages(self.config.get("demonstration"))
+        self._started = False
+        if self.mode == "tool_calls" and not (model.supports_tool_calls() or self._grammar()):
             raise ConfigError(f"mode: tool_calls, but litellm says {model.name} cannot call "
                               "tools; use mode: text")
 
@@ -104,15 +119,18 @@ class ReactAgent(Agent):
 
     def _add_observation(self, observation: str, info: dict) -> None:
         state = prompts.state_line(info, self.max_steps)
+        self._step = int(info.get("step") or 0)
         if not self._started:
             self._started = True
-            content = self.templates.render("instance", task_prompt=observation, state=state)
+            content = self.templates.render("instance", task_prompt=observation, state=state,
+                                            small_model=self.small_model)
             self.messages.append({"role": "user", "content": content})
             return
         step = int(info.get("step") or 0)
         content = self.templates.render(
             "next_step", observation=observation, state=state, step=step,
-            max_steps=self.max_steps, steps_left=max(0, self.max_steps - step))
+            max_steps=self.max_steps, steps_left=max(0, self.max_steps - step),
+            small_model=self.small_model)
         message = {"role": "user", "content": content, "mlgym": {"observation": observation}}
         last = self.messages[-1]
         if self.mode == "tool_calls" and last.get("tool_calls"):
@@ -132,7 +150,8 @@ class ReactAgent(Agent):
                     raise FormatError(f"{self.format_retries + 1} malformed replies in a row; "
                                       f"the last: {exc}") from None
                 error = self.templates.render("format_error", error=str(exc), mode=self.mode,
-                                              retries_left=retries_left)
+                                              retries_left=retries_left,
+                                              small_model=self.small_model)
                 retry = [{"role": "assistant", "content": _describe(reply)},
                          {"role": "user", "content": error}]
                 continue
@@ -140,9 +159,26 @@ class ReactAgent(Agent):
             return thought, action, _describe(reply)
         raise AssertionError("unreachable")
 
+    def _grammar(self) -> str | None:
+        """The grammar of the reply format, when the model's server constrains replies to one."""
+        if not (self.constrain and self.model.accepts_grammar):
+            return None
+        if self.mode == "tool_calls":
+            return replies.tool_call_grammar(self.commands)
+        if not self.small_model:
+            return replies.text_grammar(self.command_lines)
+        # one line per command: the commands that take a text block after their line are left out
+        programs = [c.name + " " if c.arguments else c.name
+                    for c in self.commands if not c.end_name]
+        programs += self.small_model_programs
+        return replies.text_grammar(self.command_lines or 1, f"Step {self._step + 1}: I will ",
+                                    programs)
+
     def _parse(self, reply: ModelReply) -> tuple[str, str]:
         if self.mode == "tool_calls":
             commands = {c.name: c for c in self.commands}
+            if not reply.tool_calls and self._grammar():  # the call written as JSON
+                return replies.parse_tool_json(reply.content, commands)
             return replies.parse_tool_calls(reply.content, reply.tool_calls, commands)
         return replies.parse_text(reply.content, self.block_languages)
 
@@ -150,9 +186,11 @@ class ReactAgent(Agent):
         """One model call; a context-window overflow shortens the history and tries again."""
         keep = self.full_observations
         while True:
-            sent = self.processor(self.messages, n=keep) + retry
+            processor = self.small_model_processor if self.small_model else self.processor
+            sent = processor(self.messages, n=keep) + retry
             try:
-                return self.model.query([_public(m) for m in sent], self._tool_schemas())
+                return self.model.query([_public(m) for m in sent], self._tool_schemas(),
+                                        grammar=self._grammar())
             except ContextWindowExceeded:
                 if keep > 0:
                     keep = 0
@@ -173,7 +211,8 @@ class ReactAgent(Agent):
         return False
 
     def _tool_schemas(self) -> list[dict] | None:
-        if self.mode != "tool_calls":
+        # with a grammar the call is written as JSON: servers refuse tools beside a grammar
+        if self.mode != "tool_calls" or self._grammar():
             return None
         schemas = [replies.tool_schema(c) for c in self.commands]
         if replies.SHELL_TOOL not in {c.name for c in self.commands}:

@@ -59,6 +59,25 @@ def full(messages: list[dict], n: int = 0) -> list[dict]:
     return list(messages)
 
 
+@history_processor("commands_only")
+def commands_only(messages: list[dict], n: int = 5) -> list[dict]:
+    """As ``last_n_observations``, and the agent's earlier replies shortened to their command.
+
+    For small models, which copy their own last reply: each earlier reply keeps only its fenced
+    command block, so the discussion of the next reply is not drawn to repeat the last one.
+    """
+    kept = last_n_observations(messages, n)
+    shortened = []
+    for message in kept:
+        demonstration = (message.get("mlgym") or {}).get("demonstration")
+        content = message.get("content") or ""
+        if message["role"] == "assistant" and not demonstration and "```" in content:
+            content = content[content.index("```"):]
+            message = {**message, "content": content}
+        shortened.append(message)
+    return shortened
+
+
 def resolve(name: str) -> Processor:
     """The processor registered as ``name``, or the function at ``module:function``."""
     if name in PROCESSORS:

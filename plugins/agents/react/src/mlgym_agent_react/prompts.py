@@ -12,6 +12,8 @@ Four templates make the conversation (``templates:`` in the agent YAML, each ove
 ``format_error``
     the answer to a malformed reply: sees ``error``, ``mode``, ``retries_left``.
 
+Every template also sees ``small_model`` (the model's ``small`` setting), for a shorter prompt.
+
 ``state`` is the state line: step x of y, then the tools' state (open file, working directory...).
 """
 
@@ -86,3 +88,21 @@ def state_line(info: dict, max_steps: int | None) -> str:
         label = STATE_LABELS.get(key, key.replace("_", " ").capitalize())
         parts.append(f"({label}: {value})")
     return " ".join(parts)
+
+
+def demonstration_messages(demonstration: dict | None) -> list[dict]:
+    """An example session as earlier turns of the conversation: its task, then reply/output pairs.
+
+    The messages carry ``"mlgym": {"demonstration": True}`` so that history processing leaves them
+    alone; the model sees them as turns it took before.
+    """
+    if not demonstration:
+        return []
+    mark = {"demonstration": True}
+    messages = [{"role": "user", "content": demonstration["task"].strip(), "mlgym": mark}]
+    for turn in demonstration.get("turns") or []:
+        messages.append({"role": "assistant", "content": turn["reply"].strip(), "mlgym": mark})
+        messages.append({"role": "user", "content": turn["output"].strip(), "mlgym": mark})
+    messages[-1] = {**messages[-1], "content": messages[-1]["content"]
+                    + "\n\nThat was an example on another task. Now your task:"}
+    return messages

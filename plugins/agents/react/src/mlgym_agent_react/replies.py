@@ -122,3 +122,93 @@ def shell_tool_schema() -> dict:
                        "calls. Commands must not be interactive.",
         "parameters": {"type": "object", "required": ["command"], "properties": {
             "command": {"type": "string", "description": "the command line to run"}}}}}
+
+
+# -- grammars: replies well-formed by construction, for servers that take one (model.constrained_decoding)
+#
+# A grammar fixes the form of a reply, never its content: any discussion, any command line, any
+# tool with any arguments of the declared types.
+
+_GBNF_CHAR = r'( [^"\\\x00-\x1f] | "\\" ["\\/bnrt] )'
+
+
+def text_grammar(command_lines: int | None = None, opening: str = "",
+                 programs: Iterable[str] = ()) -> str:
+    """GBNF for a text-mode reply: a discussion line, then one fenced block of a command.
+
+    ``command_lines`` bounds the lines of the command (None: any number); the discussion starts
+    with the literal ``opening`` (for instance ``"Step 3: I will "``, which keeps a small model
+    on the pattern of its prompt's example session).
+    """
+    more = '("\\n" next)*' if command_lines is None else f'("\\n" next){{0,{command_lines - 1}}}'
+    return "\n".join([
+        'root ::= discussion "\\n```\\n" command "\\n```"',
+        f"discussion ::= {json.dumps(opening)} [^`\\n ] [^`\\n]{{0,160}}" if opening else
+        "discussion ::= [^`\\n ] [^`\\n]{0,400}",
+        # a command begins with a program, a path or a variable (not blank, not a comment)
+        f"command ::= line {more}" if command_lines != 1 else "command ::= line",
+        "line ::= first [^`\\n]{0,2000}" if command_lines != 1 else
+        "line ::= first [^`\\n]{0,400}",  # with the discussion, fits any reply budget
+        "next ::= [^`\\n]{0,2000}",
+        ("first ::= (" + " | ".join(json.dumps(p) for p in programs) + ")") if programs else
+        "first ::= [A-Za-z_./~$]",
+    ])
+
+
+def tool_call_grammar(commands: Iterable[ToolCommand]) -> str:
+    """GBNF for a tool-call reply as JSON: ``{"discussion": ..., "tool": ..., "arguments": {...}}``.
+
+    Used where the server constrains replies but does not call tools natively; :func:`parse_tool_json`
+    reads the reply back. Each documented command is a choice, and the plain ``bash`` tool.
+    """
+    # strings are bounded so that a reply fits its token budget: a line, or a text block
+    rules = {"string": '"\\"" ' + _GBNF_CHAR + '{0,300} "\\""',
+             "text": '"\\"" ' + _GBNF_CHAR + '{0,3000} "\\""', "integer": '"-"? [0-9]{1,12}',
+             "number": '"-"? [0-9]{1,12} ("." [0-9]{1,12})?', "boolean": '"true" | "false"'}
+    choices, lines = [], []
+    listed = list(commands)
+    if SHELL_TOOL not in {c.name for c in listed}:
+        listed.append(ToolCommand(SHELL_TOOL, SHELL_TOOL, "",
+                                  arguments=({"name": "command", "type": "string"},)))
+    for index, command in enumerate(listed):
+        parts = []
+        for argument in command.arguments:
+            kind = "text" if argument.get("multiline") else argument["type"]
+            value = f"{kind if kind in rules else 'string'}-value"
+            pair = f'"\\"{argument["name"]}\\": " {value}'
+            parts.append((pair, argument.get("required", True)))
+        body = _arguments_rule(parts)
+        lines.append(f'call{index} ::= "\\"{command.name}\\", \\"arguments\\": {{" {body} "}}"')
+        choices.append(f"call{index}")
+    return "\n".join([
+        'root ::= "{\\"discussion\\": " discussion ", \\"tool\\": " call "}"',
+        # short, so that the call itself fits the reply's token budget
+        'discussion ::= "\\"" ' + _GBNF_CHAR + '{0,200} "\\""',
+        "call ::= " + " | ".join(choices),
+        *lines,
+        *(f"{name}-value ::= {rule}" for name, rule in rules.items()),
+    ])
+
+
+def _arguments_rule(parts: list[tuple[str, bool]]) -> str:
+    """The arguments in their declared order, optional ones optional, joined by commas."""
+    if not parts:
+        return '""'
+    rule = ""
+    for i, (pair, required) in enumerate(parts):
+        item = pair if i == 0 else f'", " {pair}'
+        rule += f" {item}" if required else f" ({item})?"
+    return rule.strip()
+
+
+def parse_tool_json(content: str, commands: dict[str, ToolCommand]) -> tuple[str, str]:
+    """(discussion, command line) of a tool call written as JSON by :func:`tool_call_grammar`."""
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise MalformedReply(f"your reply is not the JSON object of a tool call ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tool"), str):
+        raise MalformedReply('your reply must be {"discussion": ..., "tool": ..., "arguments": {...}}')
+    discussion = data.get("discussion") if isinstance(data.get("discussion"), str) else ""
+    call = {"name": data["tool"], "arguments": data.get("arguments") or {}}
+    return discussion.strip(), parse_tool_calls("", [call], commands)[1]
