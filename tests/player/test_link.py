@@ -222,3 +222,16 @@ def test_local_backend_runs_players_without_isolation(make_sandbox, task):
     assert report["uid"] == os.getuid()  # no identity of its own: the caller's
     assert "hello.txt" in report["workspace"]
     assert link.log.starts == 1 and not link.root.exists()
+
+
+@pytest.mark.bwrap
+def test_a_link_folder_deeper_than_a_socket_path_allows_still_serves(make_sandbox, task,
+                                                                     tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # the socket's path alone passes 107 bytes
+    deep.mkdir(parents=True)
+    sandbox = make_sandbox("bwrap", workspace=task["workspace"])
+    with PlayerLink(sandbox, setup_for(task), parent=deep) as link:
+        assert len(str(link.root / "referee" / "referee.sock")) > 107
+        (report,) = run_referee(sandbox, link, task, 1, call="whoami")
+    assert "hello.txt" in report["workspace"]
+    assert link.log.starts == 1 and not link.root.exists()

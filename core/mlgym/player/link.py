@@ -195,7 +195,13 @@ class PlayerLink:
 
 def _listen(path: Path) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(path))
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        # a socket's path may hold 107 bytes at most, and a long TMPDIR passes that: bind
+        # through the folder's descriptor instead, whose path is always short
+        sock.bind(f"/proc/self/fd/{folder}/{path.name}")
+    finally:
+        os.close(folder)
     os.chmod(path, 0o666)  # the referee and the player run under uids of their own
     sock.listen(4)
     return sock
