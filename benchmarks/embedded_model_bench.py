@@ -1,12 +1,13 @@
-"""Time the embedded model (SmolLM2-135M-Instruct via llama-cpp-python) as the react agent uses it.
+"""Time the embedded model (SmolLM2-135M-Instruct on llama.cpp's server) as the react agent uses it.
 
 It prints:
 
 * server start: from launching the server to its first answer on ``/v1/models``;
-* cold call: the react agent's real first prompt (system prompt with every installed tool
-  bundle's docs + a task prompt), nothing cached; the prompt size in tokens is shown;
+* cold call: the react agent's real first prompt for a small model (short system prompt, the
+  example session, the task prompt) with its grammar, nothing cached; the prompt size in tokens
+  is shown;
 * warm call: the same prompt plus one short observation, so that the server reuses what it has
-  already read (as each new step of an episode does);
+  already read (as each new step of an episode does): about what a step of the demo costs;
 * decode speed: output tokens per second of a reply forced to its full length.
 
 Usage::
@@ -23,7 +24,8 @@ import argparse
 import os
 import time
 
-from mlgym.agents import EmbeddedServer, agent_config, make_model
+from mlgym.agents import EmbeddedServer, ModelConfig, agent_config, make_model
+from mlgym.episode import MLGymEnv
 from mlgym.plugins import get_registry
 from mlgym.testing import ScriptedModel
 
@@ -42,16 +44,21 @@ def main() -> None:
         print(f"server start: {time.monotonic() - start:.1f} s "
               f"({server.threads} thread(s), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
         # the prompt the agent sends at step 1, captured with a scripted model
-        script = ScriptedModel(["```\nls\n```"])
+        config = server.model_config()
+        script = ScriptedModel(["Step 1: I will list the files.\n```\nls\n```"],
+                               config=ModelConfig.from_dict(config))
         agent = ReactAgent(agent_config("react"), model=script)
-        agent.reset(task.description, {"step": 0})
-        agent.act(task.description, {"step": 0})
-        messages = script.prompts[0]
-        model = make_model({**server.model_config(), "max_tokens": 16})
+        env = MLGymEnv(task, backend="bwrap", tools=list(agent.tools))
+        observation, info = env.reset(seed=0)  # the task prompt as the episode gives it
+        env.close()
+        agent.reset(observation, info)
+        agent.act(observation, info)
+        messages, grammar = script.prompts[0], agent._grammar()
+        model = make_model(config)
 
         def timed(label: str, msgs: list[dict]) -> None:
             begin = time.monotonic()
-            reply = model.query(msgs)
+            reply = model.query(msgs, grammar=grammar)
             print(f"{label}: {time.monotonic() - begin:.1f} s for {reply.input_tokens} prompt "
                   f"tokens, {reply.output_tokens} output tokens")
 
