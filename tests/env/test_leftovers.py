@@ -128,3 +128,30 @@ def test_an_episode_killed_without_close_is_swept(tmp_path, require_backend):
             for point in mounts:
                 subprocess.run(["umount", "--lazy", point], capture_output=True)
 
+
+
+DIE_IN_A_DOCKER_EPISODE = DIE_IN_AN_EPISODE.replace('backend="bwrap"', 'backend="docker"')
+
+
+@pytest.mark.docker
+def test_the_container_of_an_episode_killed_without_close_is_removed(tmp_path, require_backend):
+    require_backend("docker")
+    import docker as docker_sdk
+
+    from mlgym.sandbox.docker import OWNER_LABEL
+
+    client = docker_sdk.from_env()
+
+    def ours() -> set[str]:
+        return {c.name for c in client.containers.list(all=True, filters={"label": OWNER_LABEL})}
+
+    before = ours()
+    plugin = ROOT / "tests" / "fixtures" / "fixture_plugin.py"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", DIE_IN_A_DOCKER_EPISODE, str(plugin)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stdout.strip(), done.stderr
+    left = ours() - before
+    assert left, "the killed episode's container should still be there before the sweep"
+    leftovers.sweep(tmp_path)
+    assert not (ours() & left)

@@ -19,6 +19,7 @@ otherwise every agent process in the container is killed and the shell restarted
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -33,7 +34,42 @@ from mlgym.sandbox import identity, images, procs
 from mlgym.sandbox.base import CommandResult, Limits, Mount, PlayerProcess, Sandbox, SandboxConfig
 from mlgym.sandbox.shell import BASH_ARGV, OutputCapture, Shell, ShellProcess
 
+log = logging.getLogger(__name__)
+
 LABEL = "mlgym.sandbox"
+OWNER_LABEL = "mlgym.owner"  # "<pid> <start time>" of the process that made the container
+HOST_LABEL = "mlgym.host"  # the machine it runs on: owners are only judged on their own host
+
+
+def sweep_containers() -> list[str]:
+    """Remove the containers whose owner on this machine is gone; return their names.
+
+    Quiet and quick when docker is not installed or no daemon answers.
+    """
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
+        return []
+    try:
+        import docker
+
+        client = docker.from_env(timeout=5)
+        found = client.containers.list(all=True, filters={"label": [OWNER_LABEL,
+                                                                    f"{HOST_LABEL}={_host()}"]})
+    except Exception:  # no daemon, no package: nothing of ours can be left there
+        return []
+    removed = []
+    for container in found:
+        if procs.tag_alive(container.labels.get(OWNER_LABEL, "")) is False:
+            try:
+                container.remove(force=True)
+                removed.append(container.name)
+            except Exception as exc:  # already gone, or the daemon refused: say so, go on
+                log.warning("cannot remove container %s: %s", container.name, exc)
+    return removed
+
+
+def _host() -> str:
+    return socket.gethostname()
 
 
 def probe() -> str | None:
@@ -319,7 +355,8 @@ class DockerSandbox(Sandbox):
             mounts=[docker.types.Mount(m.target, str(Path(m.source).resolve()), type="bind",
                                        read_only=not m.writable) for m in mounts],
             cap_drop=["ALL"], security_opt=["no-new-privileges"], ulimits=ulimits,
-            pids_limit=limits.processes or None, labels={LABEL: role},
+            pids_limit=limits.processes or None,
+            labels={LABEL: role, OWNER_LABEL: procs.owner_tag(), HOST_LABEL: _host()},
         )
         if size_mb:
             options["shm_size"] = f"{size_mb}m"

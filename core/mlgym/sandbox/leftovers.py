@@ -1,4 +1,5 @@
-"""What a dead MLGym process left behind: episode folders, mounted disks and tmpfs, player links.
+"""What a dead MLGym process left behind: episode folders, mounted disks and tmpfs, player links,
+and docker containers.
 
 A Python process that dies without closing its environment (an exception in the user's script, a
 ``kill -9``) leaves its episode folder, the workspace's loop-mounted disk image and the sandbox's
@@ -30,23 +31,17 @@ PREFIX = "mlgym-"
 
 def claim(folder: Path) -> None:
     """Mark ``folder`` as this process's, so that :func:`sweep` removes it once it is gone."""
-    me = procs.read(os.getpid())
-    start = me.start if me is not None else 0
     marker = folder / OWNER_FILE
-    marker.write_text(f"{os.getpid()} {start}\n")
+    marker.write_text(procs.owner_tag() + "\n")
     marker.chmod(0o644)
 
 
 def owner_alive(folder: Path) -> bool | None:
     """Whether the process that claimed ``folder`` still runs (``None``: not claimed)."""
     try:
-        pid_text, start_text = (folder / OWNER_FILE).read_text().split()
-        pid, start = int(pid_text), int(start_text)
-    except (OSError, ValueError):
+        return procs.tag_alive((folder / OWNER_FILE).read_text())
+    except OSError:
         return None
-    proc = procs.read(pid)
-    # a zombie is dead: it only waits for its parent to collect it
-    return proc is not None and (start == 0 or proc.start == start) and procs.running(pid)
 
 
 def stale(parent: Path | None = None) -> list[Path]:
@@ -61,7 +56,15 @@ def stale(parent: Path | None = None) -> list[Path]:
 
 
 def sweep(parent: Path | None = None) -> list[Path]:
-    """Unmount and remove the stale folders under ``parent``; return the ones removed."""
+    """Unmount and remove the stale folders under ``parent``; return the ones removed.
+
+    Docker containers whose owner on this machine is gone are removed too (see
+    :func:`mlgym.sandbox.docker.sweep_containers`).
+    """
+    from mlgym.sandbox.docker import sweep_containers
+
+    for name in sweep_containers():
+        log.info("removed container %s, left by a process that ended without closing it", name)
     removed = []
     for folder in stale(parent):
         _kill_inside(folder)

@@ -129,3 +129,21 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(b")") + 2:][:1] not in (b"Z", b"X")
+
+
+def owner_tag() -> str:
+    """This process as an owner: ``"<pid> <start time>"`` (what :func:`mlgym.sandbox.leftovers.claim` writes)."""
+    me = read(os.getpid())
+    return f"{os.getpid()} {me.start if me is not None else 0}"
+
+
+def tag_alive(tag: str) -> bool | None:
+    """Whether the owner an :func:`owner_tag` names still runs (``None``: not a tag)."""
+    try:
+        pid_text, start_text = tag.split()
+        pid, start = int(pid_text), int(start_text)
+    except ValueError:
+        return None
+    proc = read(pid)
+    # a zombie is dead: it only waits for its parent to collect it
+    return proc is not None and (start == 0 or proc.start == start) and running(pid)
