@@ -41,11 +41,12 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
 _SEPARATORS = re.compile(r"&&|\|\||;|\n|(?<![>&])&(?![>&])|\|")
 _WRITERS = {"cat", "echo", "printf"}
 _MULTILINE_TOOLS = {"edit", "insert", "create", "append"}
+_READ = 10_000  # characters of an action that decide its kind (shlex takes quadratic time)
 
 
 def classify(action: str) -> str:
     """The kind of one action: edit, view, search, validate, submit, python, bash or other."""
-    text = action.strip()
+    text = action.strip()[:_READ]
     if text.startswith("long") and text[4:5] in (" ", "\t"):
         text = text[5:].strip()
     if not text:
