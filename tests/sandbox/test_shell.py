@@ -33,7 +33,8 @@ def test_exit_codes_and_stderr_are_reported(sandbox):
 def test_a_syntax_error_does_not_swallow_the_next_command(sandbox):
     result = sandbox.run('echo "unterminated', 10)
     assert result.exit_code == 2
-    assert "unexpected EOF" in result.output
+    assert result.output.splitlines() == [  # bash's message, nothing of the shell's machinery
+        "bash: unexpected EOF while looking for matching `\"'"]
     assert sandbox.run("echo next", 10).output == "next\n"
 
 

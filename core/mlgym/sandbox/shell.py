@@ -315,8 +315,12 @@ class Shell:
         Sentinels of other sequence numbers (late answers to resync probes) are dropped."""
         data = self._hold + chunk if self._hold else chunk
         token = self._token.encode()
+        half = self._token_parts[0].encode()
         while (at := data.find(token)) >= 0:
-            capture.add(data[:at])
+            before = data[:at]
+            # after a syntax error in the command (an unclosed quote) bash prints the first half
+            # of the sentinel once more just before the sentinel: it is ours, not the command's
+            capture.add(before[:-len(half)] if before.endswith(half) else before)
             end = data.find(b"\n", at)
             if end < 0:  # the sentinel line is not complete yet
                 self._hold = data[at:]
