@@ -3,10 +3,10 @@
 Each :meth:`ReactAgent.act` renders the latest observation into the conversation, sends the
 processed history to the model, and reads the reply (text mode: one fenced block; ``tool_calls``
 mode: one native tool call). Where the model's server takes a grammar
-(``model.constrained_decoding``), each call carries the grammar of the reply format, so replies are
-well-formed by construction; in ``tool_calls`` mode the call is then written as a JSON object (see
-:func:`~mlgym_agent_react.replies.tool_call_grammar`). A malformed reply is answered with the ``format_error`` template and
-retried ``format_retries`` times before the episode ends with ``format_error``. A prompt that no
+(``model.constrained_decoding``), each call carries the grammar of the reply format, so replies
+are well-formed by construction; in ``tool_calls`` mode the call is then written as a JSON object
+(see :func:`~mlgym_agent_react.replies.tool_call_grammar`). A malformed reply is answered with the
+``format_error`` template and retried ``format_retries`` times before the episode ends with ``format_error``. A prompt that no
 longer fits the context window is shortened (fewer full observations, then the oldest turns)
 before the episode ends with ``context_window``.
 """
@@ -102,7 +102,7 @@ class ReactAgent(Agent):
         if self.small_model:
             self.messages += prompts.demonstration_messages(self.config.get("demonstration"))
         self._started = False
-        if self.mode == "tool_calls" and not (model.supports_tool_calls() or self._grammar()):
+        if self.mode == "tool_calls" and not (model.supports_tool_calls() or self.constrained):
             raise ConfigError(f"mode: tool_calls, but litellm says {model.name} cannot call "
                               "tools; use mode: text")
 
@@ -126,10 +126,9 @@ class ReactAgent(Agent):
                                             small_model=self.small_model)
             self.messages.append({"role": "user", "content": content})
             return
-        step = int(info.get("step") or 0)
         content = self.templates.render(
-            "next_step", observation=observation, state=state, step=step,
-            max_steps=self.max_steps, steps_left=max(0, self.max_steps - step),
+            "next_step", observation=observation, state=state, step=self._step,
+            max_steps=self.max_steps, steps_left=max(0, self.max_steps - self._step),
             small_model=self.small_model)
         message = {"role": "user", "content": content, "mlgym": {"observation": observation}}
         last = self.messages[-1]
@@ -159,9 +158,14 @@ class ReactAgent(Agent):
             return thought, action, _describe(reply)
         raise AssertionError("unreachable")
 
+    @property
+    def constrained(self) -> bool:
+        """Whether replies are constrained by a grammar (the option is on, the server takes one)."""
+        return self.constrain and self.model.accepts_grammar
+
     def _grammar(self) -> str | None:
         """The grammar of the reply format, when the model's server constrains replies to one."""
-        if not (self.constrain and self.model.accepts_grammar):
+        if not self.constrained:
             return None
         if self.mode == "tool_calls":
             return replies.tool_call_grammar(self.commands)
@@ -177,7 +181,7 @@ class ReactAgent(Agent):
     def _parse(self, reply: ModelReply) -> tuple[str, str]:
         if self.mode == "tool_calls":
             commands = {c.name: c for c in self.commands}
-            if not reply.tool_calls and self._grammar():  # the call written as JSON
+            if not reply.tool_calls and self.constrained:  # the call written as JSON
                 return replies.parse_tool_json(reply.content, commands)
             return replies.parse_tool_calls(reply.content, reply.tool_calls, commands)
         return replies.parse_text(reply.content, self.block_languages)
@@ -185,12 +189,12 @@ class ReactAgent(Agent):
     def _query(self, retry: list[dict]) -> ModelReply:
         """One model call; a context-window overflow shortens the history and tries again."""
         keep = self.full_observations
+        processor = self.small_model_processor if self.small_model else self.processor
+        grammar, tools = self._grammar(), self._tool_schemas()
         while True:
-            processor = self.small_model_processor if self.small_model else self.processor
             sent = processor(self.messages, n=keep) + retry
             try:
-                return self.model.query([_public(m) for m in sent], self._tool_schemas(),
-                                        grammar=self._grammar())
+                return self.model.query([_public(m) for m in sent], tools, grammar=grammar)
             except ContextWindowExceeded:
                 if keep > 0:
                     keep = 0
@@ -212,7 +216,7 @@ class ReactAgent(Agent):
 
     def _tool_schemas(self) -> list[dict] | None:
         # with a grammar the call is written as JSON: servers refuse tools beside a grammar
-        if self.mode != "tool_calls" or self._grammar():
+        if self.mode != "tool_calls" or self.constrained:
             return None
         schemas = [replies.tool_schema(c) for c in self.commands]
         if replies.SHELL_TOOL not in {c.name for c in self.commands}:

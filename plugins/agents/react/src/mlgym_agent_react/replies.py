@@ -145,11 +145,11 @@ def text_grammar(command_lines: int | None = None, opening: str = "",
         'root ::= discussion "\\n```\\n" command "\\n```"',
         f"discussion ::= {json.dumps(opening)} [^`\\n ] [^`\\n]{{0,160}}" if opening else
         "discussion ::= [^`\\n ] [^`\\n]{0,400}",
-        # a command begins with a program, a path or a variable (not blank, not a comment)
         f"command ::= line {more}" if command_lines != 1 else "command ::= line",
         "line ::= first [^`\\n]{0,2000}" if command_lines != 1 else
         "line ::= first [^`\\n]{0,400}",  # with the discussion, fits any reply budget
         "next ::= [^`\\n]{0,2000}",
+        # a command begins with a program, a path or a variable (not blank, not a comment)
         ("first ::= (" + " | ".join(json.dumps(p) for p in programs) + ")") if programs else
         "first ::= [A-Za-z_./~$]",
     ])
