@@ -18,6 +18,7 @@ from mlgym.player import library_files
 
 
 def _load_referee():
+    sys.path.insert(0, str(library_files()["mlgym_arrays.py"].parent))  # as in a task's folder
     spec = importlib.util.spec_from_file_location("mlgym_referee_under_test",
                                                   library_files()["mlgym_referee.py"])
     module = importlib.util.module_from_spec(spec)
@@ -55,10 +56,28 @@ def chatty(x):
 class Opaque:
     pass
 
+def scaled(array, factor):  # an array in, an array out
+    return mlgym_player.encode_array(mlgym_player.decode_array(array) * factor)
+
+def bad_array(which):
+    import base64
+    good = mlgym_player.encode_array([1.0, 2.0])
+    bad = {"nan": mlgym_player.encode_array([1.0, float("nan")]),
+           "ints": mlgym_player.encode_array([1, 2]),
+           "long": mlgym_player.encode_array([1.0, 2.0, 3.0]),
+           "short_data": {**good, "data": base64.b64encode(b"1234").decode()},
+           "not_base64": {**good, "data": "@@@@"},
+           "bool_size": {**good, "shape": [True, 1]},
+           "extra_key": {**good, "pickle": "x"},
+           "big_endian": {**good, "dtype": ">f8"},
+           "list": [1.0, 2.0]}
+    return bad[which]
+
 mlgym_player.serve({
     "double": double, "rand": rand, "fails_at": fails_at, "hang": hang, "crash": crash,
     "chatty": chatty, "hello": lambda: "hi", "opaque": lambda: Opaque(),
     "nan": lambda: float("nan"), "a_set": lambda: {1, 2},
+    "scaled": scaled, "bad_array": bad_array,
 })
 """
 
@@ -257,3 +276,40 @@ def test_checks_pass_good_values_through():
     assert referee.check_bool(False) is False
     assert referee.check_list([1, [2]], 2) == [1, [2]]
     assert len(referee.short("x" * 500)) == 80
+
+
+# -- arrays ---------------------------------------------------------------------------------------
+
+
+def test_arrays_travel_both_ways_with_dtype_and_shape(connect):
+    import numpy
+
+    player = connect()
+    observations = numpy.arange(24, dtype=numpy.float32).reshape(2, 3, 4)
+    masks = numpy.array([[True, False], [False, True]])
+    results = player.call("scaled", [[referee.encode_array(observations), 2],
+                                     [referee.encode_array(masks), 3]])
+    doubled = referee.decode_array(results[0], dtype="f", shape=(2, None, 4), finite=True)
+    assert doubled.dtype == numpy.float32 and doubled.tolist() == (observations * 2).tolist()
+    tripled = referee.decode_array(results[1], dtype="iu")  # bool * 3 is an int array
+    assert tripled.tolist() == [[3, 0], [0, 3]]
+
+
+@pytest.mark.parametrize("which, message", [
+    ("nan", "holds NaN or infinite values"),
+    ("ints", "must hold floats"),
+    ("long", "must have shape (2)"),
+    ("short_data", "holds 4 bytes, not the 16"),
+    ("not_base64", "not base64"),
+    ("bool_size", "malformed shape"),
+    ("extra_key", "must be an array made with encode_array"),
+    ("big_endian", "unknown dtype"),
+    ("list", "must be an array made with encode_array"),
+])
+def test_a_malformed_array_is_an_invalid_answer(connect, which, message):
+    value = connect().call("bad_array", [[which]])[0]
+    with pytest.raises(referee.PlayerError) as info:
+        referee.decode_array(value, dtype="f", shape=(2,), finite=True, call="act",
+                             what="the actions")
+    assert info.value.kind == "invalid" and info.value.call == "act"
+    assert str(info.value).startswith("the actions") and message in str(info.value)

@@ -24,8 +24,9 @@ raised. When the request carries a ``seed``, Python's ``random`` (and numpy's, w
 code has imported numpy) is seeded with it before the batch. What the agent's code prints goes
 to stderr; only this module writes to the channel.
 
-Nothing here is trusted by the referee: it checks every value it gets back. This file needs only
-the standard library, so it can be copied into any task's evaluator folder.
+Arrays travel as :func:`encode_array` objects (``mlgym_arrays.py``). Nothing here is trusted by
+the referee: it checks every value it gets back. This file needs only the standard library and
+``mlgym_arrays.py`` beside it, so it can be copied into any task's evaluator folder.
 """
 
 import hashlib
@@ -37,6 +38,8 @@ import socket
 import sys
 import traceback
 
+import mlgym_arrays
+
 PROTOCOL = "mlgym-player/1"
 MESSAGE_LIMIT = 256 << 20  # bytes in one request
 
@@ -46,6 +49,16 @@ def frozen(value):
     if isinstance(value, list):
         return tuple(frozen(item) for item in value)
     return value
+
+
+def encode_array(array):
+    """``array`` (numpy, JAX, a CPU torch tensor) as the JSON-able object the protocol sends."""
+    return mlgym_arrays.encode(array)
+
+
+def decode_array(value, *, dtype=None, shape=None, finite=False, what="the array"):
+    """The numpy array the referee sent (``mlgym_arrays.decode``); ValueError if malformed."""
+    return mlgym_arrays.decode(value, dtype=dtype, shape=shape, finite=finite, what=what)
 
 
 def workspace_module(filename, name=None):

@@ -20,7 +20,10 @@ What comes back is decoded JSON: plain ``dict``, ``list``, ``str``, ``int``, ``f
 and ``None``, never an object with behaviour; NaN and infinities are refused. A crash, a hang, a
 malformed answer or an error raised by the agent's code is a :class:`PlayerError` naming the
 call; :func:`fail` reports it the way MLGym shows failed evaluations (``docs/CONTRACTS.md``).
-This file needs only the standard library, so it can be copied into any task's evaluator folder.
+Arrays (observations, actions, logits) travel as :func:`encode_array` objects and come back
+through :func:`decode_array`, which checks them. This file needs only the standard library and
+``mlgym_arrays.py`` beside it (numpy only when arrays are used), so it can be copied into any
+task's evaluator folder.
 """
 
 import json
@@ -28,6 +31,8 @@ import os
 import socket
 import subprocess
 import sys
+
+import mlgym_arrays
 
 PROTOCOL = "mlgym-player/1"
 MESSAGE_LIMIT = 256 << 20  # bytes in one answer
@@ -239,6 +244,20 @@ def check_list(value, length=None, *, call="", what="the value"):
         size = f" of {length} items" if length is not None else ""
         raise PlayerError(call, "invalid", f"{what} must be a list{size}, not {short(value)}")
     return value
+
+
+def encode_array(array):
+    """``array`` (numpy-like) as the JSON-able object the protocol sends (``mlgym_arrays``)."""
+    return mlgym_arrays.encode(array)
+
+
+def decode_array(value, *, dtype=None, shape=None, finite=False, call="", what="the array"):
+    """The numpy array a player sent, checked (``mlgym_arrays.decode``: form, ``dtype``, ``shape``
+    with ``None`` for any size, ``finite``); a :class:`PlayerError` of kind ``invalid`` if not."""
+    try:
+        return mlgym_arrays.decode(value, dtype=dtype, shape=shape, finite=finite, what=what)
+    except ValueError as exc:
+        raise PlayerError(call, "invalid", str(exc)) from None
 
 
 def short(value):
