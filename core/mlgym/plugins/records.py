@@ -9,12 +9,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """An agent plugin: ``factory(config) -> Agent``; ``config_path`` is its default YAML."""
+    """An agent plugin: ``factory(config) -> Agent``; ``config_path`` is its default YAML.
+
+    ``reference`` marks an agent whose runs are a reference for the others rather than a method
+    under study: ``"search"`` for a budget-matched hyperparameter search, which reports show
+    beside every other method with the gain over it.
+    """
 
     id: str
     factory: Callable[[dict], Any]
     description: str = ""
     config_path: str | None = None
+    reference: str = ""
 
 
 @dataclass(frozen=True)
