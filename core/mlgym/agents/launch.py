@@ -34,6 +34,7 @@ class EpisodeSpec:
     out_dir: str | None = None  # default: <results dir>/<run id>/<task>__<method>__seed<k>
     run_id: str | None = None  # default: a new one
     method: str | None = None  # the method's name in results (default: agent:model)
+    record_changes: bool = True  # workspace diffs per step in the trajectory
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,7 +85,7 @@ def run_episode_from_spec(spec: EpisodeSpec, progress: Any = None) -> Launched:
                       "max_steps": config.get("max_steps") or task.max_steps,
                       "time_limit": spec.time_limit or task.time_limit,
                       "cost_limit": config.get("cost_limit"), "tools": list(agent.tools),
-                      "seed": spec.seed}
+                      "seed": spec.seed, "record_changes": spec.record_changes}
         env = _make_env(task, env_config)
         env_config["backend"] = env.unwrapped.backend  # the default, when none was named
         trajectory = Trajectory(

@@ -163,6 +163,8 @@ class _Loop:
             "scores": dict(new[-1]["scores"]) if new and new[-1].get("scores") else None,
             "state": self.info.get("state") or None,
         }
+        if "changes" in self.info:  # the environment records workspace changes
+            step["changes"] = self.info["changes"]
         self.trajectory.add_step(step)
         self.progress.step(step, self.info, self.base.task)
 

@@ -6,6 +6,9 @@ and the versions of the core and of every installed plugin distribution. The run
 after each step, so a crash or Ctrl-C still leaves the episode so far on disk (exit reason
 ``interrupted`` until the episode finishes).
 
+Versions: 1 is the first format; 2 adds ``changes`` to steps, what changed in the workspace at
+that step (:mod:`mlgym.episode.changes`). :func:`load` reads every version written so far.
+
 Next to it goes the result record ``result.json`` (``schemas/result.schema.json``) that metric
 plugins read; :func:`result_record` derives it from the trajectory.
 """
@@ -25,7 +28,9 @@ from typing import Any
 from mlgym.episode.actions import SUBMIT_ACTIONS, classify
 from mlgym.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # every trajectory format written so far
+RESULT_SCHEMA_VERSION = 1
 FORMAT = "mlgym-trajectory"
 TRAJECTORY_FILE = "trajectory.json"
 RESULT_FILE = "result.json"
@@ -156,7 +161,8 @@ def result_record(trajectory: dict) -> dict:
     totals = trajectory["totals"]
     kinds = [step.get("action_kind") or classify(step["action"]) for step in trajectory["steps"]]
     return {
-        "schema_version": SCHEMA_VERSION, "task": trajectory["task"], "method": trajectory["method"],
+        "schema_version": RESULT_SCHEMA_VERSION, "task": trajectory["task"],
+        "method": trajectory["method"],
         "agent": trajectory["agent"], "model": trajectory["model"], "seed": trajectory["seed"],
         "protocol": trajectory["protocol"], "backend": trajectory["backend"],
         "run_id": trajectory["run_id"], "evaluations": trajectory["evaluations"],
@@ -197,7 +203,9 @@ def validate(data: dict, schema: str = "trajectory", origin: str = "trajectory")
 
 
 def load(path: str | Path) -> dict:
-    """Read and validate a trajectory file (or the ``trajectory.json`` inside a folder)."""
+    """Read and validate a trajectory file (or the ``trajectory.json`` inside a folder) of any
+    version in ``READABLE_VERSIONS``; the data is returned as written (a version 1 step has no
+    ``changes``)."""
     path = Path(path)
     if path.is_dir():
         path = path / TRAJECTORY_FILE
@@ -209,5 +217,9 @@ def load(path: str | Path) -> dict:
         raise ConfigError(f"{path}: not JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ConfigError(f"{path}: not an MLGym trajectory (no \"format\": \"{FORMAT}\")")
+    version = data.get("schema_version")
+    if version not in READABLE_VERSIONS:
+        raise ConfigError(f"{path}: trajectory schema_version {version!r} is not one this MLGym "
+                          f"reads ({', '.join(map(str, READABLE_VERSIONS))}); upgrade mlgym-core")
     validate(data, "trajectory", str(path))
     return data

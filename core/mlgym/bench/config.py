@@ -178,7 +178,8 @@ def expand(config: BenchConfig) -> list[PlannedEpisode]:
                 spec = EpisodeSpec(task=task_id, config=agent, seed=seed,
                                    protocol=data.get("protocol", "mlgym"),
                                    backend=data.get("backend"), time_limit=data.get("time_limit"),
-                                   method=label)
+                                   method=label,
+                                   record_changes=data.get("record_changes", True))
                 key = f"{task_id}__{safe_name(label)}__seed{seed}"
                 episodes.append(PlannedEpisode(key, task_id, label, seed, spec, compute,
                                                uses_model="model" in agent))

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cost-limit", type=float, help="dollars per episode (default: the agent "
                    "config's)")
     p.add_argument("--time-limit", type=float, help="wall-clock seconds per episode")
+    p.add_argument("--no-changes", action="store_true", help="do not record the workspace's "
+                   "changes (diffs) at each step in the trajectory")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("show", help="print a trajectory readably",
@@ -85,7 +87,8 @@ def run_from_config(config: dict, args, replay_of: dict | None = None) -> int:
     task = get_registry().task(args.task)
     spec = EpisodeSpec(task=task.id, config=config, seed=0 if args.seed is None else args.seed,
                        protocol=args.protocol or "mlgym", backend=args.backend,
-                       time_limit=getattr(args, "time_limit", None), out_dir=args.out)
+                       time_limit=getattr(args, "time_limit", None), out_dir=args.out,
+                       record_changes=not getattr(args, "no_changes", False))
     progress = ProgressView(quiet=args.quiet)
     with _sigterm_as_interrupt():
         launched = run_episode_from_spec(spec, progress)

@@ -25,6 +25,7 @@ import gymnasium
 from gymnasium import spaces
 
 from mlgym.episode.actions import SUBMIT_ACTIONS, classify
+from mlgym.episode.changes import ChangeRecorder
 from mlgym.episode.datasets import materialise
 from mlgym.episode.environments import ensure_environment
 from mlgym.episode.evaluation import Evaluation, describe_evaluation, evaluate, improvement_reward
@@ -118,7 +119,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
                  render_mode: str | None = None,
                  observation_limit: int = 20_000, action_limit: int = 100_000,
                  network: bool = False, gpus: int | None = None, limits: Limits | None = None,
-                 disk_quota: bool | None = None, service_config: dict | None = None):
+                 disk_quota: bool | None = None, service_config: dict | None = None,
+                 record_changes: bool = True):
         registry = get_registry()
         self.task: TaskSpec = registry.task(task) if isinstance(task, str) else task
         self.backend = backend or default_backend()  # bwrap, else local with a warning
@@ -144,6 +146,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
         for service in self.services:
             registry.get("services", service)
         self.service_config = dict(service_config or {})
+        self.record_changes = bool(record_changes)  # info['changes']: mlgym.episode.changes
+        self._changes: ChangeRecorder | None = None
         self.network = network
         self.gpus = self.task.compute.gpus if gpus is None else gpus
         self.limits = limits or _task_limits(self.task)
@@ -208,6 +212,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
         self._terminated, self._truncated = terminated, truncated
         self._over = terminated or truncated
         self._state = self._tool_state()
+        if self._changes is not None:
+            self._step_info["changes"] = self._changes.collect()
         self._last_obs = fit_text(obs, self.observation_space.max_length)
         if self.render_mode == "human":
             self.render()
@@ -322,6 +328,9 @@ class MLGymEnv(gymnasium.Env[str, str]):
         self._sandbox = self._backend_spec.factory(config)
         self._sandbox.start()
         self._started = time.monotonic()
+        if self.record_changes:
+            self._changes = ChangeRecorder.for_sandbox(config)
+            self._changes.start()
 
     def _teardown(self) -> None:
         """Close the sandbox, then the services, then delete the workspace; each step runs even
@@ -329,6 +338,7 @@ class MLGymEnv(gymnasium.Env[str, str]):
         sandbox, self._sandbox = self._sandbox, None
         handles, self._service_handles = self._service_handles, []
         workspace, self._workspace = self._workspace, None
+        self._changes = None
         closers = ([sandbox.close] if sandbox is not None else []) + [h.close for h in handles]
         closers += [workspace.remove] if workspace is not None else []
         errors = []
@@ -458,6 +468,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
             "best_scores": self._best_scores(),
             "best_score": self._best.scores[primary] if self._best is not None else None,
             "baseline": dict(self.task.baseline), "primary_metric": primary,
+            "training_commands": list(self.task.training_commands),
+            "knobs": [dict(knob) for knob in self.task.knobs],
             "exit_reason": self._exit_reason, "cost": self._cost,
             "budgets": {"max_steps": self.max_steps,
                         "steps_left": None if self.max_steps is None
@@ -468,6 +480,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
             "evaluations": [e.record() for e in self.evaluations],
             "state": self._state,
         }
+        if self._changes is not None:
+            info["changes"] = self._step_info.get("changes")
         return copy.deepcopy(info)
 
 

@@ -23,6 +23,7 @@ from mlgym.errors import ConfigError
 
 SCHEMA_NAMES = ("task", "dataset", "agent", "tools", "run", "trajectory", "result")
 SUPPORTED_SCHEMA_VERSIONS = (1,)
+VERSIONS_OF = {"trajectory": (1, 2)}  # files MLGym writes, in every version written so far
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,10 @@ def validate_data(data: Any, schema_name: str, file: str, positions: _Positions 
     problems: list[Problem] = []
     if isinstance(data, dict) and "schema_version" in data:
         version = data["schema_version"]
-        if version not in SUPPORTED_SCHEMA_VERSIONS:
+        readable = VERSIONS_OF.get(schema_name, SUPPORTED_SCHEMA_VERSIONS)
+        if version not in readable:
             line, col = positions.get(("schema_version",), (1, 1))
-            supported = ", ".join(map(str, SUPPORTED_SCHEMA_VERSIONS))
+            supported = ", ".join(map(str, readable))
             problems.append(Problem(file, line, col, "schema_version",
                                     f"unsupported schema_version {version!r}; this MLGym reads {supported} "
                                     "(upgrade mlgym-core or set schema_version: 1)"))
