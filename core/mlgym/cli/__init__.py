@@ -25,6 +25,8 @@ COMMAND_MODULES = [
     "mlgym.cli.episodes",  # run, show, replay
     "mlgym.cli.bench",  # bench run, bench status
     "mlgym.cli.reports",  # report
+    "mlgym.cli.export",  # export
+    "mlgym.cli.serve",  # serve
 ]
 
 
