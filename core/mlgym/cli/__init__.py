@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "mlgym.cli.reports",  # report
     "mlgym.cli.export",  # export
     "mlgym.cli.serve",  # serve
+    "mlgym.cli.view",  # view
 ]
 
 
