@@ -2,7 +2,8 @@
 
 Each function draws one figure from metric results or records and saves it; each method keeps
 its colour across figures. Published methods (from ``--published``) are drawn dashed or hatched
-so that a reader tells them from their own at a glance.
+so that a reader tells them from their own at a glance; a search reference (an agent that
+declares itself one, such as ``automl``) is drawn dash-dotted and labelled "(search)".
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ def _pyplot():
 
 
 class Style:
-    """A colour per method (stable across figures) and whether it is a published one."""
+    """A colour per method (stable across figures), whether it is a published one and whether
+    it is a search reference."""
 
-    def __init__(self, methods: Sequence[str], published: set[str]):
+    def __init__(self, methods: Sequence[str], published: set[str],
+                 search: set[str] | None = None):
         plt = _pyplot()
         palette = plt.get_cmap("tab20").colors
         others = [m for m in methods if m != BASELINE_METHOD]
@@ -39,6 +42,7 @@ class Style:
         # published methods are set apart only when they stand beside methods of one's own
         mixed = any(m not in published and m != BASELINE_METHOD for m in methods)
         self.published = set(published) if mixed else set()
+        self.search = set(search or ())
 
     def color(self, method: str):
         return self.colors.get(method, (0.5, 0.5, 0.5))
@@ -46,9 +50,13 @@ class Style:
     def line(self, method: str) -> str:
         if method == BASELINE_METHOD:
             return ":"
+        if method in self.search:
+            return "-."
         return "--" if method in self.published else "-"
 
     def label(self, method: str) -> str:
+        if method in self.search:
+            return f"{method} (search)"
         return f"{method} (paper)" if method in self.published else method
 
 

@@ -3,7 +3,9 @@
 :func:`build_report` reads the records, adds published methods beside them, runs every
 requested metric plugin, and writes ``report.md``, one CSV per table (``scores.csv``,
 ``aup.csv``, ...), bootstrap intervals as ``<metric>_ci.csv``, and the figures of
-:mod:`mlgym.scoring.plots`.
+:mod:`mlgym.scoring.plots`. When the records hold a search reference
+(:mod:`mlgym.scoring.search`), its methods are marked ‡ and ``search_gain.csv`` holds every
+other method's gain over it per task.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgym.errors import ConfigError
-from mlgym.scoring import run_report
+from mlgym.scoring import run_report, search
 from mlgym.scoring.metrics import (
     BASELINE_METHOD,
     TABLE_KINDS,
@@ -46,6 +48,8 @@ class Report:
     files: list[Path] = field(default_factory=list)
     published_costs: dict[str, dict[str, float]] = field(default_factory=dict)
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # run_report.run_tables
+    search: set[str] = field(default_factory=set)  # methods that are a search reference
+    gains: list[dict[str, Any]] = field(default_factory=list)  # search.gain_rows
 
     @property
     def own(self) -> list[ResultRecord]:
@@ -69,6 +73,9 @@ def build_report(results: Sequence[str | Path], out: str | Path, published: str 
     report = Report(Path(out), records, tasks, published_methods, notes=notes,
                     published_costs=_published_costs(pub, own, published_methods))
     report.runs = run_report.run_tables(report.own, report.published_costs)
+    report.search = search.search_methods(report.own, registry)
+    report.gains = search.gain_rows(report.records, report.tasks, report.search,
+                                    (options or {}).get("reference"))
     report.out.mkdir(parents=True, exist_ok=True)
     chosen = list(metrics) if metrics else registry.ids("metrics")
     if not chosen:
@@ -139,6 +146,7 @@ def score_rows(report: Report) -> list[dict[str, Any]]:
     tables = {k: score_table(report.records, report.tasks, k) for k in TABLE_KINDS}
     runs = Counter((r.task, r.method) for r in report.records
                    if not r.origin.startswith("published:"))
+    gains = {(g["task"], g["method"]): g["gain"] for g in report.gains}
     rows = []
     for task_id, scores in tables["best_submission"].items():
         info = report.tasks[task_id]
@@ -148,7 +156,9 @@ def score_rows(report: Report) -> list[dict[str, Any]]:
                          "runs": runs.get((task_id, method), 0),
                          "best_attempt": tables["best_attempt"][task_id][method],
                          "best_submission": scores[method], "baseline": info.baseline,
-                         "paper_best": info.paper_best, "paper_best_method": info.paper_best_method})
+                         "paper_best": info.paper_best, "paper_best_method": info.paper_best_method,
+                         "search_reference": method in report.search,
+                         "gain_over_search": gains.get((task_id, method))})
     return rows
 
 
@@ -161,6 +171,8 @@ def _source(report: Report, method: str) -> str:
 def _write_tables(report: Report) -> None:
     out = report.out
     report.files.append(write_csv(out / "scores.csv", score_rows(report)))
+    if report.gains:
+        report.files.append(write_csv(out / "search_gain.csv", report.gains))
     for name, rows in report.runs.items():
         report.files.append(write_csv(out / f"{name}.csv", rows))
     for metric, result in report.results.items():
@@ -174,7 +186,7 @@ def _write_figures(report: Report) -> None:
     from mlgym.scoring import plots
 
     methods = methods_of(report.records) + [BASELINE_METHOD]
-    style = plots.Style(methods, report.published_methods)
+    style = plots.Style(methods, report.published_methods, report.search)
     costs = run_report.cost_points(report.runs.get("costs", []))
     report.files += plots.draw_all(report.results, report.records, costs, style, report.out)
     for metric, result in report.results.items():  # the cost plot's points, as numbers
@@ -204,7 +216,10 @@ def _score_section(report: Report, kind: str) -> str:
 
 
 def _label(report: Report, method: str) -> str:
-    """Published methods are marked only when they stand beside methods of one's own."""
+    """Published methods are marked only when they stand beside methods of one's own; search
+    references always."""
+    if method in report.search:
+        return f"{method} ‡"
     mixed = any(not r.origin.startswith("published:") for r in report.records)
     return f"{method} †" if mixed and method in report.published_methods else method
 
@@ -228,6 +243,32 @@ def _metric_section(report: Report, metric: str, result: MetricResult) -> str:
         if (report.out / f"{metric}_{suffix}.png") in report.files:
             parts.append(f"![{caption}]({metric}_{suffix}.png)")
     return "\n\n".join(parts)
+
+
+def _search_section(report: Report) -> str:
+    """Per task: the search's best submission and every other method's gain over it."""
+    if not report.search:
+        return ""
+    if not report.gains:
+        return ("## LLM gain over search\n\nNo task has both a search reference with a valid "
+                "submission and another method.")
+    methods = list(dict.fromkeys(g["method"] for g in report.gains))
+    cells = {(g["task"], g["method"]): g["gain"] for g in report.gains}
+    rows = []
+    for task_id in dict.fromkeys(g["task"] for g in report.gains):
+        first = next(g for g in report.gains if g["task"] == task_id)
+        arrow = "↑" if first["direction"] == "maximize" else "↓"
+        rows.append([task_id, f"{first['metric']} {arrow}",
+                     f"{_fmt(first['search_score'])} ({_label(report, first['search_method'])})",
+                     _fmt(first["reference"]), *[cells.get((task_id, m)) for m in methods]])
+    header = ["task", "metric", "search best submission", "reference",
+              *[_label(report, m) for m in methods]]
+    notes = ["Gain over search = (best submission - the search's best submission) / (reference "
+             "- baseline), in the task's direction: 0 is no better than tuning the task's knobs, "
+             "1 is as much again as the reference (the published best) gains over the baseline; "
+             "– no valid submission or no reference.", *search.tuned_on(report.own, report.search)]
+    return "\n\n".join(["## LLM gain over search", markdown_table(header, rows),
+                         "\n".join(f"- {n}" for n in notes)])
 
 
 def _runs_section(report: Report) -> str:
@@ -265,9 +306,14 @@ def _write_markdown(report: Report) -> Path:
              f"Published results only: {len(report.published_methods)} methods."]
     if report.published_methods and own:
         intro.append(f"Published methods (marked †): {', '.join(sorted(report.published_methods))}.")
+    if report.search:
+        intro.append(f"Search reference (marked ‡): {', '.join(sorted(report.search))}, a "
+                     "hyperparameter search over each task's knobs within the same budgets; "
+                     "see \"LLM gain over search\".")
     intro += report.notes
     sections = ["# MLGym report", "\n".join(f"- {line}" for line in intro)]
     sections += [_score_section(report, kind) for kind in reversed(TABLE_KINDS)]
+    sections.append(_search_section(report))
     sections += [_metric_section(report, m, r) for m, r in report.results.items()]
     if report.skipped:
         sections.append("## Metrics not computed\n\n" + "\n".join(

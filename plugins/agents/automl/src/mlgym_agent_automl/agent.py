@@ -178,12 +178,18 @@ class AutoMLAgent(Agent):
                     trial.error = (evaluation.get("error") or "no score").strip()[:200]
             trial.duration = time.monotonic() - started
             self._tell(study, trial)
-        yield from self._submit(task, knobs, in_workspace, saved)
+        yield from self._submit(knobs, training, in_workspace, saved, info)
 
-    def _submit(self, task: Any, knobs: list[Knob], in_workspace: Trial | None,
-                saved: Trial | None) -> Plan:
+    def _submit(self, knobs: list[Knob], training: list[str], in_workspace: Trial | None,
+                saved: Trial | None, info: dict) -> Plan:
         best = self.best
-        if best is None:
+        steps_left = (info.get("budgets") or {}).get("steps_left")
+        if best is None and not self.trials and training and steps_left != 1:
+            self.turn.thought = ("No trial fits the budgets: running the training commands on "
+                                 "the starter code as it is, then submitting it.")
+            info = yield _chain([], training)
+            self.turn.thought = "Submitting the starter code's setting."
+        elif best is None:
             self.turn.thought = (self._standing() + "No trial scored, so the workspace is "
                                  "submitted as it is.")
         elif best is not in_workspace:
@@ -253,7 +259,9 @@ class AutoMLAgent(Agent):
         if self.max_trials is not None and len(self.trials) >= int(self.max_trials):
             return False
         steps_left = budgets.get("steps_left")
-        if steps_left is not None and steps_left < 4:  # command, validate, restore, submit
+        # a trial's command and validation, then submit, and first a restore when this trial
+        # may turn out worse than an earlier one
+        if steps_left is not None and steps_left < (3 if self.best is None else 4):
             return False
         limit = self.max_evaluations or budgets.get("max_evaluations")
         if limit is not None and len(info.get("evaluations") or []) + 2 > int(limit):
