@@ -106,6 +106,8 @@ class TaskSpec:
     system_packages: tuple[str, ...] = ()
     base_image: str | None = None
     knobs: tuple[MappingProxyType, ...] = ()
+    training_commands: tuple[str, ...] = ()  # turn the starter into a submission, in order
+    training_description: str = ""
     category: str = ""
     tags: tuple[str, ...] = ()
     seed: int = 0
@@ -205,6 +207,8 @@ def load_task(path: str | Path) -> TaskSpec:
         system_packages=tuple(env.get("system_packages", [])),
         base_image=env.get("base_image"),
         knobs=tuple(MappingProxyType(k) for k in data.get("knobs", [])),
+        training_commands=tuple(data.get("training", {}).get("commands", [])),
+        training_description=data.get("training", {}).get("description", ""),
         category=data.get("category", ""),
         tags=tuple(data.get("tags", [])),
         seed=int(data.get("seed", 0)),

@@ -41,6 +41,15 @@ def test_baseline_stops_when_the_starter_code_is_no_submission(tmp_path):
     assert "options.commands" in data["error"]
 
 
+def test_baseline_runs_the_tasks_training_commands_before_it_submits(tmp_path):
+    task = get_registry().task("house-price")
+    assert task.training_commands == ("python baseline.py",)
+    data = episode(create_agent(agent_config("baseline")), tmp_path, task="house-price")
+    assert [step["action"] for step in data["steps"]] == ["python baseline.py", "submit"]
+    assert data["exit_reason"] == "submitted"
+    assert data["submission"]["scores"]["r2"] == pytest.approx(task.baseline["r2"], abs=1e-3)
+
+
 @pytest.mark.skipif("prisoners-dilemma" not in get_registry().ids("tasks"),
                     reason="mlgym-task-prisoners-dilemma not installed")
 def test_baseline_on_a_task_whose_starter_code_is_the_submission(tmp_path):

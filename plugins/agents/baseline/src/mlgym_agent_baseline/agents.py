@@ -9,9 +9,11 @@ from mlgym.errors import ConfigError
 class BaselineAgent(Agent):
     """Submits the workspace as the task ships it: the baseline scores.
 
-    Tasks whose submission is a file the starter code writes (``predictions.csv``) need that
-    code run first: list the commands in ``options.commands`` (run in order, then ``submit``).
-    A submission that fails ends the episode (exit reason ``error``) instead of retrying.
+    Tasks whose submission is a file the starter code writes (``predictions.csv``) or a trained
+    checkpoint need that code run first: the agent runs the task's ``training.commands``
+    (``info["training_commands"]``), or ``options.commands`` when given, in order, then
+    ``submit``. A submission that fails ends the episode (exit reason ``error``) instead of
+    retrying.
     """
 
     id = "baseline"
@@ -26,14 +28,16 @@ class BaselineAgent(Agent):
         self._queue: list[str] = []
 
     def reset(self, observation: str, info: dict) -> None:
-        self._queue = [*self.commands, "submit"]
+        commands = self.commands or list(info.get("training_commands") or [])
+        self._queue = [*commands, "submit"]
 
     def act(self, observation: str, info: dict) -> str:
         if not self._queue:
             evaluation = info.get("evaluation") or {}
             raise Exhausted("the starter code as it is is not a valid submission ("
                             f"{(evaluation.get('error') or 'submit failed').strip()[:300]}); list "
-                            "the commands that produce it in the baseline agent's options.commands")
+                            "the commands that produce it in the task's training.commands or the "
+                            "baseline agent's options.commands")
         return self._queue.pop(0)
 
 
