@@ -123,7 +123,7 @@ class AutoMLAgent(Agent):
 
     def _episode(self, task: Any, info: dict) -> Plan:
         knobs = task_knobs(task)
-        training = self._training_commands(task)
+        training = self._training_commands(task, info)
         split = (info.get("splits") or {}).get("validate", "test")
         if not knobs:
             self.turn.thought = (f"Task {task.id} declares no knobs, so there is nothing to "
@@ -279,9 +279,11 @@ class AutoMLAgent(Agent):
     def elapsed(self) -> float:
         return time.monotonic() - self._clock
 
-    def _training_commands(self, task: Any) -> list[str]:
-        declared = list(getattr(task, "training_commands", None) or ())
-        return declared or list(self.fallback_commands)
+    def _training_commands(self, task: Any, info: dict) -> list[str]:
+        """The task's training commands (from the environment's info, else its spec), or the
+        agent's ``options.commands`` when the task declares none."""
+        declared = info.get("training_commands") or getattr(task, "training_commands", None)
+        return list(declared or ()) or list(self.fallback_commands)
 
 
 def _chain(first: list[str], training: list[str]) -> str:
