@@ -25,8 +25,9 @@ FLOORS = {
     "episode": 5,
     "agents": 6, "scoring": 6,
     "bench": 7,
-    "cli": 8, "testing": 8,
-    "__main__": 9,
+    "view": 8, "testing": 8,
+    "cli": 9,
+    "__main__": 10,
 }
 FACE = "mlgym"  # mlgym/__init__.py: sets __version__ first, then re-exports from the parts
 
