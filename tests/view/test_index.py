@@ -112,3 +112,17 @@ def test_mlgym_view_prints_its_url_and_serves_the_run_list(results, tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+
+
+def test_what_the_agent_wrote_is_shown_as_text_never_run_as_markup(results, tmp_path):
+    root = copies(results, tmp_path / "hostile", 1)
+    path = root / "ep0000" / "trajectory.json"
+    data = json.loads(path.read_text())
+    data["steps"][0]["observation"] = '<script>document.title="owned"</script><b>bold</b>'
+    data["steps"][1]["changes"]["files"][0]["diff"] += "+<img src=x onerror=alert(1)>\n"
+    path.write_text(json.dumps(data))
+    with Viewer(EpisodeIndex([root]).build()) as viewer:
+        row = json.loads(get(viewer.url + "api/episodes"))["rows"][0]
+        page = get(viewer.url + f"episode/{row['id']}")
+    assert "&lt;script&gt;document.title=" in page and "<script>" not in page
+    assert "+&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page

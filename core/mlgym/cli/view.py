@@ -35,6 +35,9 @@ def cmd_view(args) -> int:
     from mlgym.locations import results_dir
     from mlgym.view.server import make_index, serve
 
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: anyone who can reach it reads the episodes "
+              "(prompts, workspaces, diffs); there is no login", file=sys.stderr)
     index = make_index(args.results or [results_dir()], cache=not args.no_cache)
     for problem in index.problems[:5]:
         print(f"warning: {problem}", file=sys.stderr)

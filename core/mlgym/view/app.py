@@ -40,7 +40,7 @@ def create_app(index: EpisodeIndex) -> Starlette:
     """The viewer over ``index`` (already built)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html"]),
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.ChainableUndefined)  # optional keys read as empty
     env.filters["number"] = number
     env.filters["money"] = lambda v: "-" if v is None else f"${v:.4f}"
     env.globals["fold"] = _folded
