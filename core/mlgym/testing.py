@@ -214,7 +214,7 @@ def _workspace(spec: TaskSpec, workspace: Path | Mapping[str, str | bytes] | Non
 def _data_dir(spec: TaskSpec, fresh: Path) -> Path:
     if not spec.datasets:
         return _empty(fresh)
-    from mlgym.episode.datasets import materialise
+    from mlgym.episode.datasets import HIDDEN, hidden_folder, materialise
     from mlgym.plugins.registry import get_registry
 
     registry = get_registry()
@@ -225,6 +225,9 @@ def _data_dir(spec: TaskSpec, fresh: Path) -> Path:
     fresh.mkdir()
     for ds, folder in folders.items():
         (fresh / ds).symlink_to(folder, target_is_directory=True)
+        if (hidden := hidden_folder(folder)) is not None:
+            (fresh / HIDDEN).mkdir(exist_ok=True)
+            (fresh / HIDDEN / ds).symlink_to(hidden, target_is_directory=True)
     return fresh
 
 

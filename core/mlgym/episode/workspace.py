@@ -11,7 +11,8 @@ Layout inside the sandbox (``docs/environment.md`` has the full table)::
 
 The evaluator (a separate process under another identity) sees a snapshot of the submission
 files at the workspace's path plus ``/mlgym/evaluator`` (its own folder, the working directory),
-``/mlgym/hidden`` (hidden data, never mounted in the agent's sandbox) and ``/mlgym/data/<id>``.
+``/mlgym/hidden`` (hidden data, never mounted in the agent's sandbox) and ``/mlgym/data/<id>``
+(with the datasets' hidden files at ``/mlgym/data/_hidden/<id>``, never in the agent's sandbox).
 A player (the agent's code that the evaluator calls) sees the workspace read-only and
 ``/mlgym/player`` (its folder, the working directory), never the hidden data.
 
@@ -30,6 +31,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from mlgym.episode.datasets import HIDDEN as HIDDEN_DATA
+from mlgym.episode.datasets import hidden_folder
 from mlgym.episode.evaluation import EvaluatorSetup
 from mlgym.player import PlayerSetup
 from mlgym.sandbox import leftovers
@@ -176,6 +179,9 @@ class Workspace:
             mounts.append(Mount(parents.pop(), DATA_DIR))
         else:
             mounts += [Mount(p, f"{DATA_DIR}/{ds}") for ds, p in sorted(self.datasets.items())]
+            mounts += [Mount(h, f"{DATA_DIR}/{HIDDEN_DATA}/{ds}")
+                       for ds, p in sorted(self.datasets.items())
+                       if (h := hidden_folder(p)) is not None]
             if not self.datasets:
                 mounts.append(Mount(self.empty, DATA_DIR))
         env = {"MLGYM_WORKSPACE": WORKSPACE, "MLGYM_HIDDEN_DIR": HIDDEN_DIR,
