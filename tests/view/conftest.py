@@ -26,7 +26,8 @@ def results(mlgym_fixtures, require_backend, tmp_path_factory) -> Path:
     if "results" not in _made:
         backend = require_backend("bwrap")
         root = tmp_path_factory.mktemp("results")
-        run_episode_to(root / "improve", scripted(root / "script", IMPROVE), backend)
+        run_episode_to(root / "improve", scripted(root / "script", IMPROVE), backend,
+                       method="react:scripted")
         baseline = agent_config("baseline", None, {"options": {"commands": ["python predict.py"]}})
         run_episode_to(root / "baseline", baseline, backend)
         shutil.copytree(OLD_EPISODE, root / "old")

@@ -24,8 +24,10 @@ IMPROVE = [
 ]
 
 
-def run_episode_to(out: Path, config: dict, backend: str, **env_options) -> dict:
-    """One episode of the agent ``config`` describes on the fixture task, written to ``out``."""
+def run_episode_to(out: Path, config: dict, backend: str, method: str | None = None,
+                   **env_options) -> dict:
+    """One episode of the agent ``config`` describes on the fixture task, written to ``out``
+    (under the name ``method`` when given)."""
     agent = create_agent(config)
     env = MLGymEnv(TASK, backend=backend, tools=list(agent.tools), seed=0, max_steps=10,
                    **env_options)
@@ -33,6 +35,8 @@ def run_episode_to(out: Path, config: dict, backend: str, **env_options) -> dict
                             protocol="mlgym", backend=backend, run_id="view-test",
                             agent_config=config,
                             env_config={"backend": backend, **env_options}, out_dir=out)
+    if method:
+        trajectory.data["method"] = method
     return run_episode(env, agent, trajectory, seed=0, progress=ProgressView(quiet=True))
 
 

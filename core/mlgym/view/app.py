@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from mlgym.view.index import EpisodeIndex, EpisodeRow, summary_records
-from mlgym.view.plots import Point, number, score_timeline, step_bars
+from mlgym.view.plots import Point, number, plotted_values, score_timeline, step_bars
 
 TEMPLATES = Path(__file__).with_name("templates")
 FILTERS = ("task", "method", "exit_reason", "state")
@@ -83,6 +83,9 @@ def create_app(index: EpisodeIndex) -> Starlette:
         if None in rows:
             return render("missing.html", 404, what="one of the two episodes to compare")
         views = [episode_view(r, trajectories, index) for r in rows]
+        if all(v.get("points") for v in views) and views[0]["metric"] == views[1]["metric"]:
+            for view, other in ((views[0], views[1]), (views[1], views[0])):  # one y axis
+                view["plot"] = timeline(view, plotted_values(other["points"], other["baseline"]))
         count = max(len(v["steps"]) for v in views)
         pairs = [[v["steps"][n] if n < len(v["steps"]) else None for v in views]
                  for n in range(count)]
@@ -150,15 +153,12 @@ def episode_view(row: EpisodeRow, cache: _TrajectoryCache, index: EpisodeIndex) 
         shown.append({**step, "evaluations": by_step.get(step["step"], []),
                       "changes": step.get("changes"), "recorded": recorded})
     baseline = (data.get("baseline") or {}).get(metric) if metric else None
-    plot = score_timeline(points, steps=len(steps), metric=metric or "score",
-                          maximize=info.maximize if info else True,
-                          baseline=baseline) if metric else ""
-    return {
+    view = {
         "error": None, "data": data, "steps": shown, "metric": metric, "baseline": baseline,
+        "points": points, "maximize": info.maximize if info else True,
         "evaluations": data.get("evaluations") or [],
         "after_steps": [e for e in data.get("evaluations") or []
                         if (e.get("step") or 0) not in {s["step"] for s in steps}],
-        "plot": plot,
         "cost_plot": step_bars([s.get("cost") or 0.0 for s in steps], label="dollars", css="cost-plot"),
         "token_plot": step_bars([(s.get("tokens") or {}).get("input", 0)
                                  + (s.get("tokens") or {}).get("output", 0) for s in steps],
@@ -166,6 +166,15 @@ def episode_view(row: EpisodeRow, cache: _TrajectoryCache, index: EpisodeIndex) 
         "recorded": recorded,
         "version": data.get("schema_version"),
     }
+    view["plot"] = timeline(view) if metric else ""
+    return view
+
+
+def timeline(view: dict[str, Any], shared: list[float] | None = None) -> str:
+    """The score timeline of an episode's view (on a y axis holding ``shared`` too)."""
+    return score_timeline(view["points"], steps=len(view["steps"]), metric=view["metric"],
+                          maximize=view["maximize"], baseline=view["baseline"],
+                          shared=shared or ())
 
 
 class _TrajectoryCache:

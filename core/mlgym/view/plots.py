@@ -52,13 +52,20 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def plotted_values(points: Sequence[Point], baseline: float | None) -> list[float]:
+    """The values a score timeline's y axis must hold."""
+    return [p.score for p in points if p.score is not None] + (
+        [baseline] if baseline is not None else [])
+
+
 def score_timeline(points: Sequence[Point], *, steps: int, metric: str, maximize: bool = True,
-                   baseline: float | None = None) -> str:
-    """The score timeline of one episode as an ``<svg>`` element."""
-    scores = [p.score for p in points if p.score is not None]
-    values = scores + ([baseline] if baseline is not None else [])
+                   baseline: float | None = None, shared: Sequence[float] = ()) -> str:
+    """The score timeline of one episode as an ``<svg>`` element; ``shared`` holds the values
+    of another plot to draw on the same y axis (two episodes compared)."""
+    values = plotted_values(points, baseline)
     if not values:
         return _empty("no successful evaluation to plot")
+    values += list(shared)
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
     low, high = low - pad, high + pad
