@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,47 +212,53 @@ def _stacked_shares(ax, labels: Sequence[str], counts: Sequence[Counter], catego
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
 
 
-def exit_reasons(records: Sequence[ResultRecord], path: Path) -> Path:
+def exit_reasons(records: Sequence[ResultRecord], path: Path, label: Callable[[str], str] = str,
+                 ) -> Path:
     """Share of each way of ending (the paper's categories, mlgym.scoring.analyses) among every
-    method's episodes."""
-    return _shares_by_method(records, end_category, END_CATEGORIES, "how episodes ended", path)
+    method's episodes; ``label`` names a method (e.g. :meth:`Style.label`)."""
+    return _shares_by_method(records, end_category, END_CATEGORIES, "how episodes ended", path,
+                             label)
 
 
-def outcomes(records: Sequence[ResultRecord], path: Path) -> Path:
+def outcomes(records: Sequence[ResultRecord], path: Path, label: Callable[[str], str] = str,
+             ) -> Path:
     """Share of failed, incomplete and complete episodes of every method."""
-    return _shares_by_method(records, outcome, OUTCOMES[::-1], "failed and incomplete runs", path)
+    return _shares_by_method(records, outcome, OUTCOMES[::-1], "failed and incomplete runs", path,
+                             label)
 
 
 def _shares_by_method(records: Sequence[ResultRecord], key, categories: Sequence[str], title: str,
-                      path: Path) -> Path:
+                      path: Path, label: Callable[[str], str] = str) -> Path:
     plt = _pyplot()
     methods = list(dict.fromkeys(r.method for r in records))
     counts = [Counter(key(r) for r in records if r.method == m) for m in methods]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(methods) + 1.5), layout="constrained")
-    _stacked_shares(ax, [f"{m} (n={sum(c.values())})" for m, c in zip(methods, counts, strict=True)],
-                    counts, categories)
+    _stacked_shares(ax, [f"{label(m)} (n={sum(c.values())})"
+                         for m, c in zip(methods, counts, strict=True)], counts, categories)
     ax.set_title(title)
     return _save(fig, path)
 
 
-def action_kinds(records: Sequence[ResultRecord], path: Path) -> Path:
+def action_kinds(records: Sequence[ResultRecord], path: Path, label: Callable[[str], str] = str,
+                 ) -> Path:
     """Share of each kind of action among every method's actions."""
     plt = _pyplot()
     methods = list(dict.fromkeys(r.method for r in records))
     counts = [Counter(k for r in records if r.method == m for k in r.action_kinds) for m in methods]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(methods) + 1.5), layout="constrained")
-    _stacked_shares(ax, methods, counts, ACTION_KINDS)
+    _stacked_shares(ax, [label(m) for m in methods], counts, ACTION_KINDS)
     ax.set_title("actions by kind")
     return _save(fig, path)
 
 
-def action_kinds_by_step(records: Sequence[ResultRecord], path: Path) -> Path:
+def action_kinds_by_step(records: Sequence[ResultRecord], path: Path,
+                         label: Callable[[str], str] = str) -> Path:
     """Share of each action kind at each step of an episode: all methods, then one per method."""
     plt = _pyplot()
     methods = list(dict.fromkeys(r.method for r in records))
     panels: list[tuple[str, list[ResultRecord]]] = [("all methods", list(records))]
     if len(methods) > 1:
-        panels += [(m, [r for r in records if r.method == m]) for m in methods]
+        panels += [(label(m), [r for r in records if r.method == m]) for m in methods]
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows + 0.6), squeeze=False,
@@ -290,10 +296,38 @@ def draw_all(results: Mapping[str, MetricResult], records: Sequence[ResultRecord
                 files.append(cost_vs(result, costs, style, out / f"{metric}_cost.png"))
     own = [r for r in records if not r.origin.startswith("published:")]
     if own:
-        files.append(outcomes(own, out / "outcomes.png"))
-        files.append(exit_reasons(own, out / "exit_reasons.png"))
+        files.append(outcomes(own, out / "outcomes.png", style.label))
+        files.append(exit_reasons(own, out / "exit_reasons.png", style.label))
     with_actions = [r for r in own if r.action_kinds]
     if with_actions:
-        files.append(action_kinds(with_actions, out / "action_kinds.png"))
-        files.append(action_kinds_by_step(with_actions, out / "action_kinds_by_step.png"))
+        files.append(action_kinds(with_actions, out / "action_kinds.png", style.label))
+        files.append(action_kinds_by_step(with_actions, out / "action_kinds_by_step.png",
+                                          style.label))
     return files
+
+
+def search_gains(rows: Sequence[Mapping[str, Any]], style: Style, path: Path) -> Path:
+    """Per task, every method's gain over the search reference (mlgym.scoring.search), as
+    horizontal bars; 0, the search itself, is marked."""
+    plt = _pyplot()
+    rows = [r for r in rows if r["gain"] is not None]
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    height = 0.8 / max(1, len(methods))
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(tasks) * len(methods) + 1.8), layout="constrained")
+    for j, method in enumerate(methods):
+        gains = {r["task"]: r["gain"] for r in rows if r["method"] == method}
+        ys = [i + j * height for i, t in enumerate(tasks) if t in gains]
+        bars = ax.barh(ys, [gains[t] for t in tasks if t in gains], height=height,
+                       color=style.color(method), label=style.label(method))
+        if method in style.published:
+            for bar in bars:
+                bar.set_hatch("//")
+    ax.axvline(0, color="black", linewidth=1, linestyle="-.")
+    ax.set_yticks([i + 0.4 - height / 2 for i in range(len(tasks))], tasks, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("gain over search: (score - search) / (reference - baseline)")
+    ax.set_title("LLM gain over search (0 = the search reference)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
+    return _save(fig, path)

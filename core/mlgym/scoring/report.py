@@ -189,6 +189,8 @@ def _write_figures(report: Report) -> None:
     style = plots.Style(methods, report.published_methods, report.search)
     costs = run_report.cost_points(report.runs.get("costs", []))
     report.files += plots.draw_all(report.results, report.records, costs, style, report.out)
+    if any(g["gain"] is not None for g in report.gains):
+        report.files.append(plots.search_gains(report.gains, style, report.out / "search_gain.png"))
     for metric, result in report.results.items():  # the cost plot's points, as numbers
         if (report.out / f"{metric}_cost.png") in report.files:
             report.files.append(write_csv(report.out / f"{metric}_cost.csv",
@@ -267,8 +269,10 @@ def _search_section(report: Report) -> str:
              "- baseline), in the task's direction: 0 is no better than tuning the task's knobs, "
              "1 is as much again as the reference (the published best) gains over the baseline; "
              "– no valid submission or no reference.", *search.tuned_on(report.own, report.search)]
-    return "\n\n".join(["## LLM gain over search", markdown_table(header, rows),
-                         "\n".join(f"- {n}" for n in notes)])
+    figure = ("![LLM gain over search](search_gain.png)"
+              if (report.out / "search_gain.png") in report.files else "")
+    return "\n\n".join(p for p in ["## LLM gain over search", markdown_table(header, rows),
+                                    "\n".join(f"- {n}" for n in notes), figure] if p)
 
 
 def _runs_section(report: Report) -> str:

@@ -137,6 +137,8 @@ def test_the_report_sets_the_search_beside_the_baseline_and_an_llm(tmp_path):
     assert "## LLM gain over search" in text
     assert "automl ‡" in text and "Search reference (marked ‡): automl" in text
     assert "automl tuned on the test split (protocol mlgym" in text
+    assert "![LLM gain over search](search_gain.png)" in text
+    assert (report.out / "search_gain.png").stat().st_size > 0
     with open(report.out / "search_gain.csv") as f:
         gains = {row["method"]: row for row in csv.DictReader(f)}
     assert set(gains) == {"react:scripted"}  # neither the search itself nor the baseline
