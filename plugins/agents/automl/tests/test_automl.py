@@ -182,3 +182,15 @@ def test_a_knob_that_cannot_be_searched_is_named(knob, message):
 def test_the_agent_declares_itself_the_search_reference():
     assert get_registry().get("agents", "automl").reference == "search"
     assert json.loads(json.dumps(agent_config("automl")))["options"]["seed"] == 0
+
+
+def test_every_installed_task_declares_knobs_the_search_can_use():
+    from mlgym_agent_automl.knobs import task_knobs
+
+    registry = get_registry()
+    for task_id in registry.ids("tasks"):
+        task = registry.task(task_id)
+        for knob in task_knobs(task):  # raises, naming the knob, when one cannot be searched
+            assert knob.current(task.starter_dir) is not None, (
+                f"{task_id}: knob {knob.name!r} finds no value inside its range in "
+                f"{knob.file} of the starter code")

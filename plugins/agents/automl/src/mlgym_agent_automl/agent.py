@@ -49,6 +49,24 @@ class Trial:
     optuna: Any = field(default=None, repr=False)
 
 
+@dataclass
+class _Search:
+    """What one episode's search works with, and which trial the workspace holds."""
+
+    task: Any
+    knobs: list[Knob]
+    training: list[str]
+    split: str  # the split validate scores on
+    study: Any  # an optuna.Study
+    enqueued: bool  # the first trial is the starter's own setting
+    in_workspace: Trial | None = None  # whose values and outputs the workspace holds
+    saved: Trial | None = None  # whose submission files are in BEST_DIR
+
+    @property
+    def distributions(self) -> dict[str, Any]:
+        return {k.name: k.distribution() for k in self.knobs}
+
+
 class AutoMLAgent(Agent):
     """Tunes the knobs a task declares with Optuna's TPE sampler, then submits the best trial.
 
@@ -124,7 +142,6 @@ class AutoMLAgent(Agent):
     def _episode(self, task: Any, info: dict) -> Plan:
         knobs = task_knobs(task)
         training = self._training_commands(task, info)
-        split = (info.get("splits") or {}).get("validate", "test")
         if not knobs:
             self.turn.thought = (f"Task {task.id} declares no knobs, so there is nothing to "
                                  "search: submitting the baseline"
@@ -138,65 +155,68 @@ class AutoMLAgent(Agent):
         enqueued = bool(defaults) and all(v is not None for v in defaults.values())
         if enqueued:
             study.enqueue_trial(defaults)
-        distributions = {k.name: k.distribution() for k in knobs}
+        split = (info.get("splits") or {}).get("validate", "test")
         intro = (f"Searching {len(knobs)} knob(s) of {task.id} ({', '.join(k.name for k in knobs)})"
                  f" with Optuna's TPE sampler (seed {self.seed}), scored by validate on the "
                  f"{split} split (protocol {info.get('protocol', 'mlgym')}). ")
-        in_workspace: Trial | None = None  # whose values and outputs the workspace holds
-        saved: Trial | None = None  # whose submission files are in BEST_DIR
+        search = _Search(task, knobs, training, split, study, enqueued)
         while self._room_for_trial(info, task):
-            standing = intro if not self.trials else self._standing()
-            proposal = study.ask(distributions)
-            trial = Trial(len(self.trials) + 1, dict(proposal.params), optuna=proposal)
-            self.trials.append(trial)
-            best = self.best
-            save = best is not None and best is in_workspace and saved is not best
-            command = _chain([write_command(knobs, trial.values, self.python)], training)
-            if save:
-                command = _prefixed(_save_command(task.submission_files), command)
-                saved = best
-            self.turn.thought = standing + (
-                f"Trial {trial.number} ({self._origin(trial, enqueued)}): "
-                f"{describe(trial.values)}."
-                + (f" First the best trial's submission files go to {BEST_DIR}." if save else ""))
-            started = time.monotonic()
-            info = yield command
-            in_workspace = trial
-            if info.get("exit_code") not in (0, None) or info.get("timed_out"):
-                trial.error = ("timed out" if info.get("timed_out")
-                               else f"exit code {info.get('exit_code')}")
-            else:
-                self.turn.thought = f"Validating trial {trial.number} on the {split} split."
-                validating = time.monotonic()
-                info = yield "validate"
-                trial.validation = time.monotonic() - validating
-                evaluation = info.get("evaluation") or {}
-                value = (evaluation.get("scores") or {}).get(task.primary_metric.name)
-                if evaluation.get("ok") and isinstance(value, (int, float)) and math.isfinite(value):
-                    trial.score = float(value)
-                else:
-                    trial.error = (evaluation.get("error") or "no score").strip()[:200]
-            trial.duration = time.monotonic() - started
-            self._tell(study, trial)
-        yield from self._submit(knobs, training, in_workspace, saved, info)
+            info = yield from self._trial(search, intro if not self.trials else self._standing())
+        yield from self._submit(search, info)
 
-    def _submit(self, knobs: list[Knob], training: list[str], in_workspace: Trial | None,
-                saved: Trial | None, info: dict) -> Plan:
+    def _trial(self, search: _Search, standing: str) -> Generator[str, dict, dict]:
+        """One trial: its values written and trained on, then validated; returns the last info."""
+        proposal = search.study.ask(search.distributions)
+        trial = Trial(len(self.trials) + 1, dict(proposal.params), optuna=proposal)
+        best = self.best
+        self.trials.append(trial)
+        command = _chain([write_command(search.knobs, trial.values, self.python)], search.training)
+        save = best is not None and best is search.in_workspace and search.saved is not best
+        if save:  # the workspace holds the best trial's outputs: keep them before overwriting
+            command = _prefixed(_save_command(search.task.submission_files), command)
+            search.saved = best
+        self.turn.thought = standing + (
+            f"Trial {trial.number} ({self._origin(trial, search.enqueued)}): "
+            f"{describe(trial.values)}."
+            + (f" First the best trial's submission files go to {BEST_DIR}." if save else ""))
+        started = time.monotonic()
+        info = yield command
+        search.in_workspace = trial
+        if info.get("exit_code") not in (0, None) or info.get("timed_out"):
+            trial.error = ("timed out" if info.get("timed_out")
+                           else f"exit code {info.get('exit_code')}")
+        else:
+            self.turn.thought = f"Validating trial {trial.number} on the {search.split} split."
+            validating = time.monotonic()
+            info = yield "validate"
+            trial.validation = time.monotonic() - validating
+            evaluation = info.get("evaluation") or {}
+            value = (evaluation.get("scores") or {}).get(search.task.primary_metric.name)
+            if evaluation.get("ok") and isinstance(value, (int, float)) and math.isfinite(value):
+                trial.score = float(value)
+            else:
+                trial.error = (evaluation.get("error") or "no score").strip()[:200]
+        trial.duration = time.monotonic() - started
+        self._tell(search.study, trial)
+        return info
+
+    def _submit(self, search: _Search, info: dict) -> Plan:
+        """Put the best trial back into the workspace unless it is there, and submit."""
         best = self.best
         steps_left = (info.get("budgets") or {}).get("steps_left")
-        if best is None and not self.trials and training and steps_left != 1:
+        if best is None and not self.trials and search.training and steps_left != 1:
             self.turn.thought = ("No trial fits the budgets: running the training commands on "
                                  "the starter code as it is, then submitting it.")
-            info = yield _chain([], training)
+            yield _chain([], search.training)
             self.turn.thought = "Submitting the starter code's setting."
         elif best is None:
             self.turn.thought = (self._standing() + "No trial scored, so the workspace is "
                                  "submitted as it is.")
-        elif best is not in_workspace:
-            assert saved is best  # a best trial is saved before the next one overwrites it
+        elif best is not search.in_workspace:
+            assert search.saved is best  # a best trial is saved before the next overwrites it
             self.turn.thought = (self._standing() + f"Restoring trial {best.number} "
                                  f"({describe(best.values)}): its values and its submission files.")
-            yield (f"{write_command(knobs, best.values, self.python)} && "
+            yield (f"{write_command(search.knobs, best.values, self.python)} && "
                    f"cp -a {BEST_DIR}/. ./")
             self.turn.thought = f"Submitting trial {best.number}."
         else:
