@@ -158,6 +158,7 @@ def cmd_doctor(args) -> int:
         "failures": [{"plugin": f.plugin, "distribution": f.distribution, "error": f.error} for f in registry.failures],
         "backends": {n: ("ok" if r is None else r) for n, r in backends.items()},
         "leftovers": {"stale": stale, "removed": removed},
+        "datasets": _dataset_report(registry),
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -181,8 +182,40 @@ def cmd_doctor(args) -> int:
             print(f"  {f.plugin} ({f.distribution}): {f.error}")
     else:
         print("no plugin failed to load")
+    _print_datasets(report["datasets"])
     _print_leftovers(report["leftovers"], args.clean)
     return 0
+
+
+def _dataset_report(registry) -> dict[str, dict[str, Any]]:
+    """Each installed dataset: cached, available from a source here, or what it needs."""
+    from mlgym.episode.datasets import status
+
+    report = {}
+    for name, entry in sorted(registry.entries["datasets"].items()):
+        found = status(entry.value)
+        report[name] = {"ready": found.ready,
+                        "cached": str(found.cached) if found.cached else None,
+                        "source": found.local, "needs": list(found.hints)}
+    return report
+
+
+def _print_datasets(datasets: dict[str, dict[str, Any]]) -> None:
+    if not datasets:
+        return
+    print("datasets:")
+    width = max(map(len, datasets))
+    for name, d in datasets.items():
+        if d["cached"]:
+            state = f"ready (cached at {d['cached']})"
+        elif d["source"]:
+            state = f"ready (copied from {d['source']} on first use)"
+        else:
+            state = "not cached and no source on this machine; it needs one of:"
+        print(f"  {name:<{width}}  {state}")
+        if not d["ready"]:
+            for need in d["needs"]:
+                print(f"  {'':<{width}}    - {need}")
 
 
 def _print_leftovers(found: dict[str, list[str]], cleaned: bool) -> None:
