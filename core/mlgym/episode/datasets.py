@@ -86,6 +86,15 @@ def hidden_folder(folder: Path) -> Path | None:
     return hidden if hidden.is_dir() else None
 
 
+def system_folders(dataset: DatasetSpec) -> list[Path]:
+    """The folders of the system's own file tree (``system`` sources) holding files of a dataset
+    with hidden files: a sandbox that shows the agent the system's ``/usr`` must hide them, or
+    an OS package's test labels would be in reach."""
+    if not _hidden_names(dataset):
+        return []
+    return [Path(s["system"]["path"]) for s in dataset.sources if "system" in s]
+
+
 def cached_path(dataset: DatasetSpec, root: Path | None = None) -> Path | None:
     """The cached copy of ``dataset`` if a complete one with the declared checksums exists."""
     root = root or data_dir()

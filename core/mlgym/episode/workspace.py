@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlgym.episode.datasets import HIDDEN as HIDDEN_DATA
-from mlgym.episode.datasets import hidden_folder
+from mlgym.episode.datasets import hidden_folder, system_folders
 from mlgym.episode.evaluation import EvaluatorSetup
 from mlgym.player import PlayerSetup
 from mlgym.sandbox import leftovers
@@ -148,6 +148,7 @@ class Workspace:
             # the harness's Python (and so the site-packages a task was installed into) must
             # still not show it the labels
             mounts.append(Mount(self.empty, str(self.task.hidden_dir)))
+        mounts += self._masks()
         env = {"MLGYM_STATE_DIR": STATE_DIR, "PYTHONUSERBASE": f"{WORKSPACE}/{USER_BASE}",
                "PIP_USER": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
         path = []
@@ -162,6 +163,16 @@ class Workspace:
         return SandboxConfig(workspace=self.workspace, workspace_target=WORKSPACE, mounts=mounts,
                              env=env, path_prepend=path, network=network, limits=limits,
                              gpus=gpus, image=image, python=self.python)
+
+    def _masks(self) -> list[Mount]:
+        """Empty folders over the system folders that hold a dataset's hidden files (an OS
+        package's test labels under /usr, which the agent's sandbox shows read-only)."""
+        from mlgym.plugins.registry import get_registry
+
+        registry = get_registry()
+        folders = {folder for ds, _ in self.task.datasets
+                   for folder in system_folders(registry.get("datasets", ds)) if folder.is_dir()}
+        return [Mount(self.empty, str(folder)) for folder in sorted(folders)]
 
     def service_socket_path(self, service_id: str) -> Path:
         """The host path of a service's socket (bound into the sandbox at /mlgym/run)."""
@@ -205,6 +216,7 @@ class Workspace:
         mounts = [Mount(spec.path, PLAYER_DIR)]
         if self.task.hidden_dir is not None:  # as in the agent's sandbox: empty at its host path
             mounts.append(Mount(self.empty, str(self.task.hidden_dir)))
+        mounts += self._masks()
         env = {"MLGYM_WORKSPACE": WORKSPACE, "PYTHONUSERBASE": f"{WORKSPACE}/{USER_BASE}",
                "PYTHONDONTWRITEBYTECODE": "1"}
         return PlayerSetup(argv=list(spec.command), cwd=PLAYER_DIR, mounts=mounts, env=env,
