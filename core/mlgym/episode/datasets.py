@@ -229,11 +229,12 @@ def _resolve(kind: str, source: Mapping, dataset: DatasetSpec, scratch: Path) ->
             return _in_folder(folder, names, _hint(kind, entry))
         inputs = dict(entry.get("inputs") or {})
         _verify(_in_folder(folder, list(inputs), _hint(kind, entry)), inputs)
-        return _export(entry["export"], folder, scratch, names)
+        return _export(entry["export"], folder, scratch / "out", names)
     if kind == "huggingface":
         return _from_huggingface(entry, names)
     if kind == "huggingface_dataset":
-        return _export(entry["export"], _load_hub_dataset(entry), scratch, names)
+        material = _load_hub_dataset(entry, scratch / "hub-cache")
+        return _export(entry["export"], material, scratch / "out", names)
     raise _SourceFailed(f"unknown source kind {kind!r}")
 
 
@@ -289,7 +290,9 @@ def _mirrored(repo: str) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _load_hub_dataset(entry: Mapping) -> object:
+def _load_hub_dataset(entry: Mapping, scratch_cache: Path) -> object:
+    """The hub dataset as a ``DatasetDict``; one read from a mirror goes through a throw-away
+    cache (``datasets`` would otherwise serve an older copy it cached from another folder)."""
     try:
         import datasets
     except ImportError:
@@ -299,7 +302,8 @@ def _load_hub_dataset(entry: Mapping) -> object:
     local = _mirrored(repo)
     try:
         if local is not None:
-            return datasets.load_dataset(str(local), entry.get("name"))
+            return datasets.load_dataset(str(local), entry.get("name"),
+                                         cache_dir=str(scratch_cache))
         return datasets.load_dataset(repo, entry.get("name"), revision=entry.get("revision"))
     except Exception as exc:  # network, auth, a missing repository: "not from here"
         said = " ".join(str(exc).split())[:500]
