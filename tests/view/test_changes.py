@@ -75,6 +75,25 @@ def test_a_link_is_named_never_followed(tmp_path):
     assert "hidden label" not in json.dumps(record)
 
 
+def test_a_linked_folder_is_not_entered_and_a_hard_link_not_read(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "labels.csv").write_text("hidden label 42\n")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    recorder = ChangeRecorder(workspace)
+    recorder.start()
+    (workspace / "data").symlink_to(outside)
+    os.link(outside / "labels.csv", workspace / "copy.csv")
+    record = recorder.collect()
+    files = by_path(record)
+    assert sorted(files) == ["copy.csv", "data"]
+    assert files["data"]["note"] == f"symbolic link to {outside}"
+    assert files["copy.csv"]["diff"] is None
+    assert files["copy.csv"]["note"] == "not read: gone, special, or one of several hard links"
+    assert "hidden label" not in json.dumps(record)
+
+
 def test_mounted_folders_and_caches_are_skipped(tmp_path):
     (tmp_path / "data" / "ds").mkdir(parents=True)
     recorder = ChangeRecorder(tmp_path, skip=["data/ds"])

@@ -19,9 +19,10 @@ record says it was cut. The record of one step (``changes`` in a trajectory step
                 "diff": "--- a/train.py\\n+++ b/train.py\\n@@ ...", "note": null}],
      "cut": false, "incomplete": false}
 
-Files are opened without following links, as the agent's uid could have swapped a path for a link
-to a file only the harness may read; the record goes into the trajectory and never into an
-observation the agent sees.
+The recorder runs in the harness, which may read what the agent may not: every folder and file is
+opened one path component at a time, relative to its parent and without following a link, so a
+path the agent swaps for a link mid-walk is not followed, and a file with several hard links is not
+read. The record goes into ``info["changes"]`` and the trajectory.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from mlgym.sandbox.base import SandboxConfig
 SKIPPED_NAMES = frozenset({".git", "__pycache__", ".local", ".cache", ".ipynb_checkpoints",
                            "node_modules", ".mypy_cache", ".pytest_cache"})
 _SNIFF = 8192
+MAX_DEPTH = 64  # folders nested deeper are not looked into
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -122,16 +126,23 @@ class ChangeRecorder:
 
     def _scan(self) -> tuple[dict[str, tuple[tuple[int, int, int], str]], bool]:
         """Every file and link under the root (relative path -> (key, kind)); and whether the
-        walk stopped at the file limit."""
+        walk stopped at the file limit. Folders are opened one component at a time, relative to
+        their parent and never through a link, so a folder swapped for a link mid-walk is not
+        entered."""
         found: dict[str, tuple[tuple[int, int, int], str]] = {}
-        stack = [""]
-        while stack:
-            rel = stack.pop()
-            try:
-                with os.scandir(self.root / rel if rel else self.root) as entries:
-                    items = sorted(entries, key=lambda e: e.name)
-            except OSError:
-                continue
+        try:
+            root = os.open(self.root, _DIR_FLAGS)
+        except OSError:
+            return found, False
+        complete = self._walk(root, "", 0, found)  # closes root
+        return found, not complete
+
+    def _walk(self, fd: int, rel: str, depth: int,
+              found: dict[str, tuple[tuple[int, int, int], str]]) -> bool:
+        """Add the folder open at ``fd`` (closed here) to ``found``; False at the file limit."""
+        try:
+            with os.scandir(fd) as entries:
+                items = sorted(entries, key=lambda e: e.name)
             for entry in items:
                 path = f"{rel}/{entry.name}" if rel else entry.name
                 if entry.name in SKIPPED_NAMES or path in self.skip:
@@ -141,7 +152,14 @@ class ChangeRecorder:
                 except OSError:
                     continue
                 if stat.S_ISDIR(st.st_mode):
-                    stack.append(path)
+                    if depth >= MAX_DEPTH:
+                        continue
+                    try:
+                        child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                    except OSError:  # gone, or a link now
+                        continue
+                    if not self._walk(child, path, depth + 1, found):
+                        return False
                     continue
                 if stat.S_ISREG(st.st_mode):
                     kind = "file"
@@ -150,23 +168,24 @@ class ChangeRecorder:
                 else:
                     continue
                 if len(found) >= self.limits.files:
-                    return found, True
+                    return False
                 found[path] = ((st.st_size, st.st_mtime_ns, st.st_ino), kind)
-        return found, False
+            return True
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
 
     def _read(self, path: str, key: tuple[int, int, int], kind: str) -> _Seen:
         if kind == "link":
-            try:
-                target = os.readlink(self.root / path)
-            except OSError:
-                target = "?"
+            target = _readlink_at(self.root, path)
             return _Seen(key, kind, target=target)
         size = key[0]
         if size > self.limits.file_bytes:
             return _Seen(key, kind, note=f"larger than {_size(self.limits.file_bytes)}")
-        data = _read_regular(self.root / path, self.limits.file_bytes + 1)
+        data = _read_regular(self.root, path, self.limits.file_bytes + 1)
         if data is None:
-            return _Seen(key, kind, note="could not be read")
+            return _Seen(key, kind, note="not read: gone, special, or one of several hard links")
         if b"\0" in data[:_SNIFF]:
             return _Seen(key, kind, note="binary")
         try:
@@ -225,16 +244,52 @@ def unified_diff(path: str, old: str, new: str, change: str = "modified") -> str
     return "".join(out)
 
 
-def _read_regular(path: Path, limit: int) -> bytes | None:
-    """At most ``limit`` bytes of a regular file, opened without following a link (None if it
-    is not a regular file any more, or cannot be read)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def _parent_at(root: Path, path: str) -> tuple[int, str]:
+    """The folder holding ``path`` (relative to ``root``) opened one component at a time without
+    following links, and the last component's name."""
+    *folders, name = path.split("/")
+    fd = os.open(root, _DIR_FLAGS)
     try:
-        fd = os.open(path, flags)
-    except OSError:  # a link put in its place (ELOOP), gone, a FIFO's writer missing...
+        for folder in folders:
+            child = os.open(folder, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except OSError:
+        os.close(fd)
+        raise
+    return fd, name
+
+
+def _readlink_at(root: Path, path: str) -> str:
+    try:
+        parent, name = _parent_at(root, path)
+    except OSError:
+        return "?"
+    try:
+        return os.readlink(name, dir_fd=parent)
+    except OSError:
+        return "?"
+    finally:
+        os.close(parent)
+
+
+def _read_regular(root: Path, path: str, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of the regular file at ``path`` under ``root``, no component
+    followed through a link (None if it is not a regular file with one link, or cannot be read:
+    a hard link could name a file the agent could not read itself)."""
+    try:
+        parent, name = _parent_at(root, path)
+    except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fd = os.open(name, _FILE_FLAGS, dir_fd=parent)
+    except OSError:  # a link put in its place (ELOOP), gone...
+        return None
+    finally:
+        os.close(parent)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
             return None
         chunks, left = [], limit
         while left > 0:
