@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 CORPUS_VARIABLE = "MLGYM_LM_CORPUS"
 
 
-def corpus() -> str:
+def selected_corpus() -> str:
     """The corpus this process uses: ``MLGYM_LM_CORPUS``, default ``shakespeare``."""
     name = os.environ.get(CORPUS_VARIABLE, "shakespeare")
     if name not in ("shakespeare", "fineweb"):
@@ -31,5 +31,5 @@ def mlgym_tasks() -> list[Path]:
 
 @hookimpl
 def mlgym_datasets() -> list[Path]:
-    dataset = HERE / "datasets" / corpus() / "dataset.yaml"
+    dataset = HERE / "datasets" / selected_corpus() / "dataset.yaml"
     return [dataset] if dataset.exists() else []

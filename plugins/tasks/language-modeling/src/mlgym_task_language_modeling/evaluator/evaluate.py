@@ -105,7 +105,8 @@ def scored_windows(tokens: np.ndarray, count: int, context: int) -> np.ndarray:
     if len(tokens) < context + 1:
         raise EvaluationFailure(f"the split holds {len(tokens)} tokens, fewer than one window",
                                 "")
-    starts = np.linspace(0, len(tokens) - context - 1, count).astype(np.int64)
+    last = len(tokens) - context - 1
+    starts = [i * last // max(1, count - 1) for i in range(count)]
     return np.stack([tokens[s:s + context + 1] for s in starts])
 
 
@@ -144,12 +145,14 @@ def players_plan(tokens: np.ndarray, windows: np.ndarray, probes: int,
 
 
 def log_softmax_at(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """log-softmax(outputs)[..., targets] in float32 (then float64): (windows, context)."""
-    outputs = outputs.astype(np.float32, copy=False)
-    peak = outputs.max(axis=-1, keepdims=True)
-    log_total = np.log(np.exp(outputs - peak).sum(axis=-1, dtype=np.float64)).astype(np.float32)
-    chosen = np.take_along_axis(outputs, targets[..., None], axis=-1)[..., 0]
-    return (chosen - peak[..., 0] - log_total).astype(np.float64)
+    """log-softmax(outputs)[..., targets], computed in float32: (windows, context) float64."""
+    work = outputs.astype(np.float32)  # a copy: the exponentials overwrite it
+    chosen = np.take_along_axis(work, targets[..., None], axis=-1)[..., 0].astype(np.float64)
+    peak = work.max(axis=-1, keepdims=True)
+    np.subtract(work, peak, out=work)
+    np.exp(work, out=work)
+    log_total = np.log(work.sum(axis=-1, dtype=np.float64))
+    return chosen - peak[..., 0] - log_total
 
 
 def run_player(evaluation: Evaluation, versions: list[Version]) -> None:

@@ -22,8 +22,8 @@ from model import GPT, GPTConfig, save_model
 
 CONFIGS = {
     # small enough to train on 2 CPU cores within the task's training time limit
-    "cpu": dict(n_layer=2, n_head=4, n_embd=64, block_size=128, batch_size=16,
-                iterations=400, learning_rate=3e-3, warmup=40, weight_decay=0.1),
+    "cpu": dict(n_layer=2, n_head=4, n_embd=64, block_size=128, batch_size=8,
+                iterations=300, learning_rate=3e-3, warmup=30, weight_decay=0.1),
     # the paper's model and schedule (a GPU: about 250M tokens in all)
     "paper": dict(n_layer=12, n_head=6, n_embd=768, block_size=1024, batch_size=512,
                   iterations=500, learning_rate=6e-4, warmup=50, weight_decay=0.1),
