@@ -92,6 +92,7 @@ def test_a_benchmark_store_lists_finished_and_pending_episodes(results, tmp_path
     rows = {r.seed: r for r in index.rows}
     assert (rows[0].state, rows[0].submission, rows[0].exit_reason) == ("done", 0.95, "submitted")
     assert (rows[1].state, rows[1].trajectory) == ("pending", None)
+    assert {r.run for r in index.rows} == {str(run)}
     with Viewer(index) as viewer:
         assert "THRESHOLD = 45" in get(viewer.url + f"episode/{rows[0].id}")
         assert "has not started" in get(viewer.url + f"episode/{rows[1].id}")
@@ -126,3 +127,12 @@ def test_what_the_agent_wrote_is_shown_as_text_never_run_as_markup(results, tmp_
         page = get(viewer.url + f"episode/{row['id']}")
     assert "&lt;script&gt;document.title=" in page and "<script>" not in page
     assert "+&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
+
+
+def test_episodes_of_several_folders_are_told_apart_by_run(results):
+    index = EpisodeIndex([results / "improve", results / "baseline"]).build()
+    matched, _, _ = index.query(filters={"run": str(results / "baseline")})
+    assert [r.method for r in matched] == ["baseline"]
+    with Viewer(index) as viewer:
+        page = get(viewer.url)
+    assert 'id="filter-run"' in page and '>baseline</option>' in page

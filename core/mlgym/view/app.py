@@ -30,7 +30,7 @@ from mlgym.view.index import EpisodeIndex, EpisodeRow, summary_records
 from mlgym.view.plots import Point, number, plotted_values, score_timeline, step_bars
 
 TEMPLATES = Path(__file__).with_name("templates")
-FILTERS = ("task", "method", "exit_reason", "state")
+FILTERS = ("task", "method", "exit_reason", "state", "run")  # run: a folder given, or a benchmark run
 FOLD_LINES = 12  # texts longer than this many lines are folded
 FOLD_CHARS = 1500
 TRAJECTORY_CACHE = 32
