@@ -27,6 +27,7 @@ bounds, as the environment itself does. Anything else fails the evaluation with 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -92,17 +93,27 @@ def evaluation_seeds(split: str) -> list[int]:
     return seeds
 
 
+@functools.cache  # one compilation per environment and batch shape, however many rollouts
+def environment(env_id: str) -> tuple:
+    """(env, params, reset, step) of ``env_id``: gymnax's functions vmapped over environments."""
+    import gymnax
+    import jax
+
+    env, params = gymnax.make(env_id)
+    return (env, params, jax.jit(jax.vmap(env.reset, in_axes=(0, None))),
+            jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None))))
+
+
 class Rollout:
     """C checkpoints x N environments of one gymnax environment, stepped together."""
 
     def __init__(self, env_id: str, seeds: list[int], checkpoints: int, task_seed: int,
                  environments: int = ENVIRONMENTS):
-        import gymnax
         import jax
         import numpy
 
         self.jax, self.np = jax, numpy
-        self.env, self.params = gymnax.make(env_id)
+        self.env, self.params, self._reset, self._step = environment(env_id)
         self.info = environment_info(self.env, self.params)
         self.checkpoints, self.per_checkpoint = checkpoints, len(seeds) * environments
         # the same N reset keys for every checkpoint: (S, E, key) -> (C * N, key)
@@ -111,8 +122,6 @@ class Rollout:
         keys = jax.numpy.tile(jax.numpy.concatenate(keys), (checkpoints, 1))
         self._step_key = jax.random.fold_in(jax.random.PRNGKey(seeds[0] ^ seeds[-1]),
                                             task_seed + 1)
-        self._reset = jax.jit(jax.vmap(self.env.reset, in_axes=(0, None)))
-        self._step = jax.jit(jax.vmap(self.env.step, in_axes=(0, 0, 0, None)))
         self.obs, self.state = self._reset(keys, self.params)
         total = checkpoints * self.per_checkpoint
         self.returns = numpy.zeros(total, dtype=numpy.float64)
