@@ -16,6 +16,7 @@ import httpx
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from mlgym.cli import main as mlgym
 from mlgym.episode import MLGymEnv
 from mlgym.errors import ConfigError
 from mlgym.serve import RemoteEnv, RemoteEnvError
@@ -107,9 +108,14 @@ def test_token_is_required_when_set(serve):
         env.close()
 
 
+def test_mlgym_serve_refuses_the_local_backend_off_loopback(capsys):
+    assert mlgym(["serve", "--host", "0.0.0.0", "--port", "0", "--backend", "local"]) == 1
+    assert "unisolated" in capsys.readouterr().err
+
+
 def test_mlgym_serve_off_loopback_makes_a_token():
     command = [sys.executable, "-m", "mlgym", "serve", "--host", "0.0.0.0", "--port", "0",
-               "--task", "prisoners-dilemma", "--max-sessions", "1"]
+               "--task", "prisoners-dilemma", "--max-sessions", "1", "--backend", "bwrap"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "MLGYM_SERVE_TOKEN": ""})
     try:

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", action="append", help="serve only this task (repeatable; "
                    "default: every installed task)")
     p.add_argument("--backend", help="sandbox backend of every episode (default: bwrap where "
-                   "it works, else local); clients cannot choose it")
+                   "it works, else local, which is refused off loopback); clients cannot "
+                   "choose it")
     p.add_argument("--max-sessions", type=int, default=4, help="episodes open at once (default 4)")
     p.add_argument("--idle-timeout", type=float, default=600.0, help="seconds after which an "
                    "unused session is closed (default 600)")
@@ -47,9 +48,15 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
+    from mlgym.errors import ConfigError
+    from mlgym.sandbox.plugin import default_backend
     from mlgym.serve.app import create_app
     from mlgym.serve.sessions import Sessions
 
+    backend = args.backend or default_backend()
+    if backend == "local" and not is_loopback(args.host):
+        raise ConfigError("the local backend runs every client's commands unisolated on this "
+                          "machine: serve it on loopback only, or give --backend bwrap or docker")
     token = args.token or os.environ.get("MLGYM_SERVE_TOKEN") or None
     if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(24)
@@ -60,7 +67,7 @@ def cmd_serve(args) -> int:
         registry = get_registry()
         for task in args.task:
             registry.task(task)  # an unknown id fails now, with the near matches
-    sessions = Sessions(backend=args.backend, tasks=args.task, max_sessions=args.max_sessions,
+    sessions = Sessions(backend=backend, tasks=args.task, max_sessions=args.max_sessions,
                         idle_timeout=args.idle_timeout)
     app = create_app(sessions, token)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

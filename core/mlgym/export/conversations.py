@@ -158,7 +158,7 @@ def _reply(raw: str, step: dict | None, as_tool_calls: bool) -> str | dict:
         return {"content": step.get("thought") or "",
                 "tool_calls": [{"name": SHELL_TOOL, "arguments": {"command": step["action"]}}]}
     lines = raw.split("\n")
-    calls = []
+    calls: list[dict] = []
     while lines and (match := _TOOL_CALL.match(lines[-1])):
         calls.insert(0, {"name": match.group(1), "arguments": _arguments(match.group(2))})
         lines.pop()

@@ -52,8 +52,9 @@ class RemoteEnv(gymnasium.Env):
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http: Any = None
         charset = text_charset()
-        self.observation_space = spaces.Text(observation_limit, min_length=0, charset=charset)
-        self.action_space = spaces.Text(action_limit, min_length=0, charset=charset)
+        self._observations = spaces.Text(observation_limit, min_length=0, charset=charset)
+        self._actions = spaces.Text(action_limit, min_length=0, charset=charset)
+        self.observation_space, self.action_space = self._observations, self._actions
         self.session: str | None = None
         self._seed: int | None = None
 
@@ -108,7 +109,7 @@ class RemoteEnv(gymnasium.Env):
                     raise
 
     def _check_spaces(self, served: dict) -> None:
-        for name, space in (("observation", self.observation_space), ("action", self.action_space)):
+        for name, space in (("observation", self._observations), ("action", self._actions)):
             limit = (served.get(name) or {}).get("max_length")
             if limit is not None and limit != space.max_length:
                 raise ConfigError(f"the server's {name} space holds {limit} characters, this "
