@@ -196,3 +196,31 @@ def test_atif_documents_follow_the_specification(run_episode, tmp_path):
     with pytest.raises(ConfigError) as refused:
         atif.validate(broken)
     assert "version" in str(refused.value) and "assistant" in str(refused.value)
+
+
+def test_a_bench_run_exports_its_finished_episodes_only(run_episode, tmp_path):
+    import shutil
+
+    from mlgym.bench import PlannedEpisode, RunStore
+
+    finished = run_episode(IMPROVE, "finished")
+    partial = run_episode(BASELINE, "partial")
+    run_dir = tmp_path / "bench-run"
+    store = RunStore(run_dir)
+    try:
+        planned = [PlannedEpisode(key=key, task=TASK, method="react:scripted", seed=0,
+                                  spec=EpisodeSpec(task=TASK)) for key in ("a", "b")]
+        store.add_episodes(planned)
+        for key, folder in (("a", finished), ("b", partial)):
+            shutil.copytree(folder, run_dir / "episodes" / key)
+        store.mark_running("a", "worker-1")
+        store.mark_finished("a", trajectories.result_record(trajectories.load(finished)))
+        store.mark_running("b", "worker-2")  # still running: its trajectory is partial
+    finally:
+        store.close()
+    report = export([run_dir / "bench.sqlite"], "steps", tmp_path / "bench.jsonl",
+                    Selection(split="any"))
+    assert report.episodes == 1
+    assert {r["episode_id"] for r in read_jsonl(tmp_path / "bench.jsonl")} == {
+        f"{trajectories.load(finished)['run_id']}/{TASK}/"
+        f"{trajectories.load(finished)['method']}/seed0"}

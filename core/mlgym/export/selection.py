@@ -1,7 +1,8 @@
 """Which episodes go into an export: where trajectories are found, and the filters.
 
-Sources are trajectory files, folders searched for ``trajectory.json`` (a ``mlgym bench`` run's
-folder among them), in any mix. Trajectories are read only through
+Sources are trajectory files, folders searched for ``trajectory.json``, and ``mlgym bench`` run
+folders (or their ``bench.sqlite``), of which only the episodes the store has as ``done`` are
+taken (an interrupted attempt's partial trajectory is not), in any mix. Trajectories are read only through
 :func:`mlgym.agents.trajectory.load`, so every version it reads is exported.
 
 ``split`` decides which evaluations count, for the score filters and in the records themselves:
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgym.agents import trajectory as trajectories
+from mlgym.bench.store import STORE_FILE, RunStore
 from mlgym.errors import ConfigError
 
 SPLITS = ("dev", "test", "any")
@@ -55,7 +57,11 @@ def find_trajectories(sources: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for source in sources:
         path = Path(source)
-        if path.is_file():
+        if path.is_file() and path.name == STORE_FILE:
+            path = path.parent
+        if path.is_dir() and RunStore.is_run(path):
+            found.extend(bench_trajectories(path))
+        elif path.is_file():
             found.append(path)
         elif path.is_dir():
             found.extend(sorted(p for p in path.rglob(trajectories.TRAJECTORY_FILE)
@@ -67,6 +73,17 @@ def find_trajectories(sources: Iterable[str | Path]) -> list[Path]:
         raise ConfigError(f"no {trajectories.TRAJECTORY_FILE} found in: "
                           + ", ".join(str(s) for s in sources))
     return unique
+
+
+def bench_trajectories(run_dir: Path) -> list[Path]:
+    """The trajectories of a benchmark run's finished episodes, in run order."""
+    store = RunStore(run_dir)
+    try:
+        rows = store.episodes("done")
+    finally:
+        store.close()
+    paths = [run_dir / "episodes" / row.key / trajectories.TRAJECTORY_FILE for row in rows]
+    return [p for p in paths if p.is_file()]
 
 
 @dataclass
