@@ -280,7 +280,8 @@ def _runs_section(report: Report) -> str:
     if not rows:
         return ""
     reasons = report.runs.get("exit_reasons", [])
-    table = [[r["method"], r["runs"], r["tasks"], r["seeds"], r["mean_cost"], r["mean_steps"],
+    table = [[_label(report, r["method"]), r["runs"], r["tasks"], r["seeds"], r["mean_cost"],
+              r["mean_steps"],
               ", ".join(f"{x['exit_reason']} {x['count']}" for x in reasons if x["method"] == r["method"])]
              for r in rows]
     parts = ["## Runs", markdown_table(["method", "runs", "tasks", "seeds", "mean cost (USD)",
@@ -294,12 +295,16 @@ def _analysis_sections(report: Report) -> list[str]:
         return f"![{caption}]({name}.png)" if (report.out / f"{name}.png") in report.files else ""
 
     runs = report.runs
+
+    def label(method: str) -> str:  # these tables mark only the search (costs have a source)
+        return f"{method} ‡" if method in report.search else method
+
     sections = [
-        run_report.outcomes_section(runs), figure("outcomes", "failed and incomplete runs"),
-        run_report.ends_section(runs), figure("exit_reasons", "how episodes ended"),
-        run_report.actions_section(runs), figure("action_kinds", "actions by kind"),
+        run_report.outcomes_section(runs, label), figure("outcomes", "failed and incomplete runs"),
+        run_report.ends_section(runs, label), figure("exit_reasons", "how episodes ended"),
+        run_report.actions_section(runs, label), figure("action_kinds", "actions by kind"),
         figure("action_kinds_by_step", "actions by kind over the steps of an episode"),
-        run_report.costs_section(runs, report.published_methods, report.published_costs)]
+        run_report.costs_section(runs, report.published_methods, report.published_costs, label)]
     return [s for s in sections if s]
 
 

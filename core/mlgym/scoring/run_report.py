@@ -3,7 +3,7 @@ Markdown sections (failed and incomplete runs, how episodes ended, actions, cost
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mlgym.scoring import analyses
@@ -39,14 +39,16 @@ def _percent(share: float) -> str:
     return f"{100 * share:.0f}%"
 
 
-def outcomes_section(tables: Mapping[str, Rows]) -> str:
+def outcomes_section(tables: Mapping[str, Rows], label: Callable[[str], str] = str) -> str:
+    """``label`` names a method in the tables (the report marks published and search methods)."""
     parts = []
     for name, by in (("outcomes", "method"), ("outcomes_by_task", "task")):
         rows = tables.get(name, [])
         if rows:
             parts.append(markdown_table(
                 [by, "episodes", "failed", "incomplete", "complete"],
-                [[r[by], r["episodes"], *(f"{r[k]} ({_percent(r[f'{k}_rate'])})"
+                [[label(r[by]) if by == "method" else r[by], r["episodes"],
+                  *(f"{r[k]} ({_percent(r[f'{k}_rate'])})"
                                           for k in analyses.OUTCOMES[::-1])] for r in rows]))
     if not parts:
         return ""
@@ -58,7 +60,7 @@ def outcomes_section(tables: Mapping[str, Rows]) -> str:
                         "every episode."])
 
 
-def ends_section(tables: Mapping[str, Rows]) -> str:
+def ends_section(tables: Mapping[str, Rows], label: Callable[[str], str] = str) -> str:
     parts = []
     for name, by in (("end_categories", "method"), ("end_categories_by_task", "task")):
         rows = tables.get(name, [])
@@ -68,7 +70,8 @@ def ends_section(tables: Mapping[str, Rows]) -> str:
         present = [c for c in analyses.END_CATEGORIES if any(r["category"] == c for r in rows)]
         cells = {(r[by], r["category"]): f"{r['count']} ({_percent(r['share'])})" for r in rows}
         parts.append(markdown_table([by, *(END_LABELS[c] for c in present)],
-                                    [[g, *(cells.get((g, c), "0") for c in present)] for g in groups]))
+                                    [[label(g) if by == "method" else g,
+                                      *(cells.get((g, c), "0") for c in present)] for g in groups]))
     if not parts:
         return ""
     return "\n\n".join(["## How episodes ended", *parts,
@@ -78,21 +81,22 @@ def ends_section(tables: Mapping[str, Rows]) -> str:
                         "auto-submission scored), submitted."])
 
 
-def actions_section(tables: Mapping[str, Rows]) -> str:
+def actions_section(tables: Mapping[str, Rows], label: Callable[[str], str] = str) -> str:
     rows = tables.get("action_kinds", [])
     if not rows:
         return ""
     groups = list(dict.fromkeys(r["method"] for r in rows))
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
     cells = {(r["method"], r["kind"]): f"{r['count']} ({_percent(r['share'])})" for r in rows}
-    table = markdown_table(["kind", *groups], [[k, *(cells.get((g, k), "0") for g in groups)]
+    table = markdown_table(["kind", *map(label, groups)], [[k, *(cells.get((g, k), "0") for g in groups)]
                                                for k in kinds])
     return ("## Actions\n\n" + table + "\n\nCount (share of the method's actions) of each kind; "
             "`all` pools every method. Per step: `action_kinds_by_step.csv`.")
 
 
 def costs_section(tables: Mapping[str, Rows], published_methods: set[str],
-                  published_costs: Mapping[str, Mapping[str, float]]) -> str:
+                  published_costs: Mapping[str, Mapping[str, float]],
+                  label: Callable[[str], str] = str) -> str:
     rows = tables.get("costs", [])
     notes = []
     if published_methods and not published_costs:
@@ -103,7 +107,7 @@ def costs_section(tables: Mapping[str, Rows], published_methods: set[str],
     table = markdown_table(
         ["method", "source", "episodes", "total (USD)", "per episode", "per task", "tokens in",
          "tokens out", "per step"],
-        [[r["method"], r["source"], r["episodes"], r["total_cost"], r["mean_cost"],
+        [[label(r["method"]), r["source"], r["episodes"], r["total_cost"], r["mean_cost"],
           r["cost_per_task"], r["input_tokens"], r["output_tokens"], r["cost_per_step"]]
          for r in rows])
     return "\n\n".join(["## Costs", table, *notes])

@@ -138,6 +138,8 @@ def test_the_report_sets_the_search_beside_the_baseline_and_an_llm(tmp_path):
     assert "automl ‡" in text and "Search reference (marked ‡): automl" in text
     assert "automl tuned on the test split (protocol mlgym" in text
     assert "![LLM gain over search](search_gain.png)" in text
+    runs = text[text.index("## Runs"):]
+    assert "| automl ‡ |" in runs and "| react:scripted |" in runs  # marked in the run tables
     assert (report.out / "search_gain.png").stat().st_size > 0
     with open(report.out / "search_gain.csv") as f:
         gains = {row["method"]: row for row in csv.DictReader(f)}
