@@ -7,11 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+import mlgym_task_language_modeling as plugin
 import numpy as np
 import pytest
 import yaml
-
-import mlgym_task_language_modeling as plugin
 from mlgym_task_language_modeling import corpus as corpus_module
 
 PACKAGE = Path(plugin.__file__).parent

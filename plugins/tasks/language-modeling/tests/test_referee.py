@@ -9,10 +9,10 @@ import math
 import sys
 from pathlib import Path
 
+import lm_models as models
 import pytest
 import torch
 
-import lm_models as models
 from mlgym.testing import run_evaluator
 
 TASK = "language-modeling"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlgym_task_mnli import HERE, data
 
 from mlgym.plugins import get_registry
 from mlgym.testing import run_evaluator
-from mlgym_task_mnli import HERE, data
 
 TASK = "mnli"
 

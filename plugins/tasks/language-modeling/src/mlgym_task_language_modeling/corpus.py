@@ -38,8 +38,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "evaluator"))
 from shards import END_OF_TEXT, read_shard, write_shard  # noqa: E402
