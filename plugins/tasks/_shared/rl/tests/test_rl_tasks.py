@@ -134,7 +134,10 @@ def test_dev_and_test_seeds_are_apart_and_the_test_seeds_hidden(task_id):
 @pytest.mark.slow
 @pytest.mark.parametrize("task_id", TASKS)
 def test_the_environment_passes_check_env(task_id):
-    env = gymnasium.make(f"mlgym/{task_id}", backend="local")
+    from mlgym.episode import register_envs
+
+    register_envs([task_id])
+    env = gymnasium.make(f"mlgym/{task_id}")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -155,7 +158,7 @@ def test_a_random_policy_gets_the_score_of_random_play(task_id, tmp_path):
     again = run_evaluator(task_id, workspace(tmp_path / "ws", RANDOM), split="dev")
     assert run.scores == again.scores  # deterministic given the seeds
     assert "6400 episodes" in run.stderr
-    low, high = {"rl-meta-maze": (0.0, 5.0),  # bumping into walls; the goal now and then
+    low, high = {"rl-meta-maze": (5.0, 11.0),  # a random walk meets the goal now and then
                  "rl-mountain-car-continuous": (-40.0, -25.0),  # -0.1 E[a^2] x 999 steps, no flag
                  "rl-breakout-minatar": (0.0, 2.0)}[task_id]  # a brick or so before the ball is lost
     assert low < run.score() < high, run.scores
