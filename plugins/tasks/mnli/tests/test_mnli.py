@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from mlgym_task_mnli import HERE, data
 
 from mlgym.plugins import get_registry
@@ -22,9 +21,11 @@ TASK = "mnli"
 
 @pytest.fixture
 def built(tmp_path, mnli_like) -> Path:
-    """The task's files written from the MNLI-like dataset into a package-like folder."""
-    data.write(mnli_like, tmp_path / "package")
-    return tmp_path / "package"
+    """The dataset's files exported from the MNLI-like dataset."""
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    data.export(mnli_like, folder)
+    return folder
 
 
 def jsonl(path: Path) -> list[dict]:
@@ -34,32 +35,50 @@ def jsonl(path: Path) -> list[dict]:
 def test_task_is_installed_with_the_papers_figure():
     task = get_registry().task(TASK)
     assert task.paper_baseline["accuracy"] == 52.51
-    assert task.primary_metric.higher_is_better and task.training_commands == ("long python train.py",)
+    assert task.primary_metric.higher_is_better
+    assert task.training_commands == ("long python train.py",)
     assert [m.name for m in task.metrics] == ["accuracy"]
 
 
-def test_data_hold_labels_only_for_training_and_the_evaluator(built, mnli_like):
-    folder = built / "datasets/multi-nli"
-    train, dev, test = (jsonl(folder / f"{n}.jsonl") for n in ("train", "dev", "test"))
-    assert len(train) == 270 and len(test) == 54 and len(dev) == 45  # no-gold pairs dropped
+def test_the_export_keeps_labels_for_training_and_hides_the_others(built, mnli_like):
+    train, dev, test = (jsonl(built / f"{n}.jsonl") for n in ("train", "dev", "test"))
+    assert len(train) == 270 and len(test) == 54 and len(dev) == 45  # no-gold pairs left out
     assert all(set(row) == {"id", "premise", "hypothesis", "genre", "label"} for row in train)
     assert all("label" not in row for row in dev + test)
-    labels = {r["id"]: r["label"] for r in csv.DictReader(open(built / "hidden/test.csv"))}
+    labels = {r["id"]: r["label"] for r in csv.DictReader(open(built / "test_labels.csv"))}
     gold = [x for x in mnli_like["validation_matched"] if x["label"] >= 0]
     assert [int(labels[r["id"]]) for r in test] == [x["label"] for x in gold]
     assert [r["premise"] for r in test] == [x["premise"] for x in gold]
 
 
-def test_the_written_dataset_declaration_is_valid_and_matches_the_files(built):
-    declared = yaml.safe_load((built / "datasets/multi-nli/dataset.yaml").read_text())
-    run = subprocess.run([sys.executable, "-m", "mlgym", "validate",
-                          str(built / "datasets/multi-nli/dataset.yaml")],
-                         capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
-    from mlgym.episode.datasets import sha256_file
+def hub_repo(mirror: Path, dataset) -> None:
+    """``nyu-mll/multi_nli`` as the hub lays it out: parquet shards and a README naming them."""
+    repo = mirror / "nyu-mll/multi_nli"
+    files = ""
+    for split, rows in dataset.items():
+        (repo / "data").mkdir(parents=True, exist_ok=True)
+        rows.to_parquet(str(repo / f"data/{split}-00000-of-00001.parquet"))
+        files += f"  - split: {split}\n    path: data/{split}-*\n"
+    (repo / "README.md").write_text(f"---\nconfigs:\n- config_name: default\n"
+                                    f"  data_files:\n{files}---\n")
 
-    for entry in declared["files"]:
-        assert sha256_file(built / "datasets/multi-nli" / entry["name"]) == entry["sha256"]
+
+def test_the_dataset_materialises_from_the_hub_with_its_labels_hidden(tmp_path, monkeypatch,
+                                                                     mnli_like):
+    from mlgym.episode.datasets import hidden_folder, materialise
+
+    monkeypatch.setenv("MLGYM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MLGYM_HF_MIRROR", str(tmp_path / "mirror"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_repo(tmp_path / "mirror", mnli_like)
+    folder = materialise(get_registry().get("datasets", "multi-nli"))
+    assert sorted(p.name for p in folder.glob("*.jsonl")) == ["dev.jsonl", "test.jsonl",
+                                                              "train.jsonl"]
+    assert not list(folder.glob("*labels*"))
+    hidden = hidden_folder(folder)
+    assert sorted(p.name for p in hidden.iterdir()) == ["dev_labels.csv", "test_labels.csv"]
+    assert len(jsonl(folder / "test.jsonl")) == 54
 
 
 def predictions(rows) -> dict[str, str]:
@@ -68,15 +87,16 @@ def predictions(rows) -> dict[str, str]:
 
 @pytest.fixture
 def hidden(tmp_path) -> Path:
-    folder = tmp_path / "hidden"
-    folder.mkdir()
-    (folder / "test.csv").write_text("id,label\ntest-0,0\ntest-1,1\ntest-2,2\ntest-3,2\n")
-    (folder / "dev.csv").write_text("id,label\ndev-0,1\ndev-1,1\n")
-    return folder
+    """A data folder as the evaluator sees it, with the hidden labels of four and two pairs."""
+    labels = tmp_path / "data/_hidden/multi-nli"
+    labels.mkdir(parents=True)
+    (labels / "test_labels.csv").write_text("id,label\ntest-0,0\ntest-1,1\ntest-2,2\ntest-3,2\n")
+    (labels / "dev_labels.csv").write_text("id,label\ndev-0,1\ndev-1,1\n")
+    return tmp_path / "data"
 
 
-def score(files, hidden, split="test"):
-    return run_evaluator(TASK, files, split=split, hidden=hidden, data_dir=hidden.parent)
+def score(files, data_dir, split="test"):
+    return run_evaluator(TASK, files, split=split, data_dir=data_dir)
 
 
 def test_accuracy_is_the_percentage_of_right_labels(hidden):
@@ -112,11 +132,14 @@ def test_the_starter_fine_tunes_the_offline_encoder_and_is_scored(tmp_path, buil
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "train.py").write_text((HERE / "starter/train.py").read_text())
-    (workspace / "data").symlink_to(built / "datasets/multi-nli")
+    (workspace / "data").symlink_to(built)
     env = {**os.environ, "TRAIN_EXAMPLES": "64", "HF_HUB_OFFLINE": "1"}
     run = subprocess.run([sys.executable, "train.py"], cwd=workspace, env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "64 training pairs" in run.stdout
-    scores = run_evaluator(TASK, workspace, hidden=built / "hidden", data_dir=built).scores
+    data_dir = tmp_path / "data"
+    (data_dir / "_hidden").mkdir(parents=True)
+    (data_dir / "_hidden/multi-nli").symlink_to(built)
+    scores = run_evaluator(TASK, workspace, data_dir=data_dir).scores
     assert scores is not None and 0.0 <= scores["accuracy"] <= 100.0

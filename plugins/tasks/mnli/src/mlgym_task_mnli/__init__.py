@@ -1,8 +1,7 @@
 """MLGym task plugin: natural language inference on MultiNLI (``mnli``).
 
-The data come from the Hugging Face hub (``nyu-mll/multi_nli``) through ``datasets``:
-``python -m mlgym_task_mnli.data`` writes the workspace's files and the hidden labels once, and
-declares the dataset ``multi-nli`` with the checksums of what it wrote.
+The data come from the Hugging Face hub (``nyu-mll/multi_nli``, through ``datasets``), exported
+once into the dataset ``multi-nli`` by :func:`mlgym_task_mnli.data.export`.
 """
 
 from pathlib import Path
@@ -19,5 +18,4 @@ def mlgym_tasks() -> list[Path]:
 
 @hookimpl
 def mlgym_datasets() -> list[Path]:
-    dataset = HERE / "datasets" / "multi-nli" / "dataset.yaml"
-    return [dataset] if dataset.exists() else []
+    return [HERE / "datasets" / "multi-nli" / "dataset.yaml"]

@@ -2,7 +2,8 @@
 
 Runs under MLGym's evaluator protocol (working directory: this folder):
   MLGYM_WORKSPACE   a snapshot of predictions.csv
-  MLGYM_HIDDEN_DIR  dev.csv and test.csv: id,label of validation_mismatched and _matched
+  MLGYM_DATA_DIR    _hidden/multi-nli/{dev,test}_labels.csv: id,label of validation_mismatched
+                    and validation_matched (the dataset's hidden files)
   MLGYM_SPLIT       "dev" or "test"
 
 The agent's code never runs here: this reads a CSV of ids and labels (0 entailment, 1 neutral,
@@ -20,6 +21,7 @@ from pathlib import Path
 
 LABELS = {"0": 0, "1": 1, "2": 2, "entailment": 0, "neutral": 1, "contradiction": 2}
 MAX_BYTES = 64 << 20
+HIDDEN = "_hidden/multi-nli"
 
 
 class SubmissionError(Exception):
@@ -73,10 +75,10 @@ def main() -> int:
     if split not in ("dev", "test"):
         print(f"evaluation failed: unknown split {split!r}", file=sys.stderr)
         return 1
-    labels_file = Path(os.environ.get("MLGYM_HIDDEN_DIR", "")) / f"{split}.csv"
+    labels_file = Path(os.environ.get("MLGYM_DATA_DIR", "")) / HIDDEN / f"{split}_labels.csv"
     if not labels_file.is_file():
-        print(f"evaluation failed: the {split} labels are missing; build the data with "
-              "`python -m mlgym_task_mnli.data`", file=sys.stderr)
+        print(f"evaluation failed: the {split} labels ({labels_file}) are missing",
+              file=sys.stderr)
         return 1
     labels = read_labels(labels_file)
     workspace = Path(os.environ.get("MLGYM_WORKSPACE", "."))
