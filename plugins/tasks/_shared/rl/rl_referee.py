@@ -18,8 +18,8 @@ truncated at the environment's own step limit); gymnax resets it automatically, 
 referee stops counting its rewards and stops asking for its actions from then on. The score is
 the mean return over all episodes (``reward_mean``), with their standard deviation.
 
-Each step is one message: for every checkpoint, the observations of its environments still
-running, encoded as one array. Every answer is checked: discrete actions must be integer arrays
+Each step is one message: for every checkpoint with environments still running, their
+observations, encoded as one array. Every answer is checked: discrete actions must be integer arrays
 of shape (n,) with values in [0, num_actions); continuous actions float arrays of shape
 (n, *action_shape) without NaN or infinity, which are then clipped to the action space's
 bounds, as the environment itself does. Anything else fails the evaluation with a message.
@@ -129,10 +129,13 @@ class Rollout:
         self.steps = 0
 
     def observations(self) -> list:
-        """Per checkpoint, the observations of its running environments, (n_c, *obs_shape)."""
+        """Per checkpoint, the observations of its running environments, (n_c, *obs_shape): sent
+        as uint8 when that loses nothing (the player hands the policy float32 either way)."""
         obs = self.np.asarray(self.obs).reshape(self.checkpoints, self.per_checkpoint, -1)
         running = self.running.reshape(self.checkpoints, self.per_checkpoint)
         shape = self.info["observation_shape"]
+        if self.np.array_equal(obs, obs.astype(self.np.uint8)):  # MinAtar's 0/1 grids: 4x smaller
+            obs = obs.astype(self.np.uint8)
         return [obs[c][running[c]].reshape(-1, *shape) for c in range(self.checkpoints)]
 
     def step(self, actions: list) -> None:
@@ -144,8 +147,9 @@ class Rollout:
         full = np.zeros(shape, dtype=np.float32 if continuous else np.int32)
         running = self.running.reshape(self.checkpoints, self.per_checkpoint)
         for c, action in enumerate(actions):
-            block = full[c * self.per_checkpoint:(c + 1) * self.per_checkpoint]
-            block[running[c]] = action
+            if action is not None:  # None: none of this checkpoint's environments is running
+                block = full[c * self.per_checkpoint:(c + 1) * self.per_checkpoint]
+                block[running[c]] = action
         keys = self.jax.random.split(self.jax.random.fold_in(self._step_key, self.steps),
                                      len(self.running))
         self.obs, self.state, reward, terminated, truncated, _ = self._step(
@@ -196,11 +200,12 @@ def evaluate(env_id: str, workspace: Path, seeds: list[int], task_seed: int = 0,
                                       f", not the number of checkpoints ({len(names)})")
         while not rollout.finished:
             observations = rollout.observations()
-            batch = [[c, referee.encode_array(obs), policy_seed(seeds, task_seed, rollout.steps, c)]
-                     for c, obs in enumerate(observations)]
-            answers = player.call("act", batch)
-            rollout.step([checked_actions(a, len(obs), rollout.info, c)
-                          for c, (a, obs) in enumerate(zip(answers, observations, strict=True))])
+            asked = [c for c, obs in enumerate(observations) if len(obs)]  # checkpoints running
+            batch = [[c, referee.encode_array(observations[c]),
+                      policy_seed(seeds, task_seed, rollout.steps, c)] for c in asked]
+            answers = dict(zip(asked, player.call("act", batch), strict=True))
+            rollout.step([checked_actions(answers[c], len(obs), rollout.info, c) if c in answers
+                          else None for c, obs in enumerate(observations)])
     returns = rollout.returns
     per_checkpoint = returns.reshape(len(names), -1).mean(axis=1)
     print(f"{len(returns)} episodes, {rollout.steps} steps in {time.perf_counter() - started:.1f}"
