@@ -15,8 +15,8 @@ evaluate again.
 5. **Evaluate** the base and the fine-tuned model on the same evaluation seeds (greedy
    decoding), and print both.
 
-The defaults take about 25 minutes on two CPU cores; ``--tiny`` (one short episode, one training
-step) about 5. The run's folder holds every trajectory, the records, the new GGUF file and
+``--tiny`` (one short episode, one training step) took 10 minutes on two shared CPU cores; the
+README gives the measured runs. The run's folder holds every trajectory, the records, the new GGUF file and
 ``summary.json``.
 
 Which scores choose the kept episodes is ``--split``. A game task's evaluation here uses the
