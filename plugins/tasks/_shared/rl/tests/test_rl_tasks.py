@@ -178,23 +178,20 @@ def test_the_test_split_needs_the_hidden_seeds(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_short_training_run_beats_a_random_policy_on_mountain_car(tmp_path):
-    spec = task("rl-mountain-car-continuous")
+def test_a_short_training_run_beats_a_random_policy_on_breakout(tmp_path):
+    spec = task("rl-breakout-minatar")
     trained = tmp_path / "trained"
     trained.mkdir()
     for name in ("train.py", "networks.py", "config.yaml"):
         (trained / name).write_text((spec.starter_dir / name).read_text())
-    config = yaml.safe_load((trained / "config.yaml").read_text())
-    config.update(num_steps=16, log_count=2)
-    (trained / "config.yaml").write_text(yaml.safe_dump(config))
-    subprocess.run([sys.executable, "train.py", "--total-timesteps", "60000"], cwd=trained,
+    subprocess.run([sys.executable, "train.py", "--total-timesteps", "100000"], cwd=trained,
                    check=True, capture_output=True, timeout=900)
     assert sorted(p.name for p in (trained / "checkpoints").iterdir()) == [
         f"seed-{k}.msgpack" for k in range(5)]
     learned = run_evaluator(spec, trained, split="dev")
     random = run_evaluator(spec, workspace(tmp_path / "random", RANDOM), split="dev")
-    # PPO first learns to stop paying for force it does not need: far above random play
-    assert learned.score() > random.score() + 10, (learned.scores, random.scores)
+    # 12 updates already keep the ball in play for a few bricks more than random play
+    assert learned.score() > random.score() + 0.5, (learned.scores, random.scores)
 
 
 # -- the referee's checks -------------------------------------------------------------------------
