@@ -459,8 +459,8 @@ class MLGymEnv(gymnasium.Env[str, str]):
         primary = self.task.primary_metric.name
         evaluation = self._step_info.get("evaluation")
         info = {
-            "task": self.task.id, "protocol": self.protocol, "backend": self.backend,
-            "splits": dict(self.splits), "step": self._steps,
+            "task": self.task.id, "seed": self.seed_value, "protocol": self.protocol,
+            "backend": self.backend, "splits": dict(self.splits), "step": self._steps,
             "exit_code": self._step_info.get("exit_code"),
             "timed_out": self._step_info.get("timed_out", False),
             "evaluation": evaluation,

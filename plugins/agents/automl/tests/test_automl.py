@@ -26,16 +26,16 @@ TASK = "fixture-quadratic"
 OPTIMUM = {"x": 1.7, "width": 6}
 
 
-def episode(agent, out, task=TASK, max_steps=None, time_limit=None, protocol="mlgym"):
+def episode(agent, out, task=TASK, max_steps=None, time_limit=None, protocol="mlgym", seed=0):
     env = MLGymEnv(task, backend="local", tools=list(agent.tools), max_steps=max_steps,
                    time_limit=time_limit, protocol=protocol)
     trajectory = Trajectory(task=task, agent=agent.config["agent"], model=agent.model_name,
-                            seed=0, protocol=protocol, backend="local", run_id="t",
+                            seed=seed, protocol=protocol, backend="local", run_id="t",
                             agent_config=agent.config,
                             env_config={"max_steps": max_steps, "tools": list(agent.tools),
                                         "protocol": protocol},
                             out_dir=out)
-    return run_episode(env, agent, trajectory, seed=0)
+    return run_episode(env, agent, trajectory, seed=seed)
 
 
 def automl(**options):
@@ -63,6 +63,14 @@ def test_the_search_gets_closer_to_the_optimum_than_the_default(tmp_path):
 def test_equal_seeds_propose_equal_settings_and_other_seeds_others(tmp_path):
     actions = [[s["action"] for s in episode(automl(seed=seed), tmp_path / str(n),
                                             max_steps=8)["steps"]]
+               for n, seed in enumerate((3, 3, 4))]
+    assert actions[0] == actions[1]
+    assert actions[0] != actions[2]
+
+
+def test_without_a_seed_option_each_episode_seed_gives_its_own_search(tmp_path):
+    actions = [[s["action"] for s in episode(automl(), tmp_path / str(n), max_steps=8,
+                                            seed=seed)["steps"]]
                for n, seed in enumerate((3, 3, 4))]
     assert actions[0] == actions[1]
     assert actions[0] != actions[2]

@@ -72,7 +72,7 @@ class AutoMLAgent(Agent):
 
     Options (``options:`` in its config):
 
-    ``seed`` (0)
+    ``seed`` (the episode's seed)
         the sampler's seed: equal seeds propose equal settings;
     ``startup_trials`` (5)
         random proposals before TPE models the scores (the starter's setting comes first);
@@ -94,7 +94,8 @@ class AutoMLAgent(Agent):
     def __init__(self, config: dict | None = None):
         super().__init__(config)
         options = dict(self.config.get("options") or {})
-        self.seed = int(options.get("seed", 0))
+        self._seed_option = options.get("seed")
+        self.seed = int(self._seed_option or 0)
         self.startup_trials = int(options.get("startup_trials", 5))
         self.max_trials = options.get("max_trials")
         self.max_evaluations = options.get("max_evaluations")
@@ -117,6 +118,8 @@ class AutoMLAgent(Agent):
         from mlgym.plugins import get_registry
 
         task = get_registry().task(info["task"])
+        if self._seed_option is None:  # each episode of a benchmark searches with its own seed
+            self.seed = int(info.get("seed") or 0)
         self._maximize = task.primary_metric.direction == "maximize"
         self.trials = []
         self._clock = time.monotonic()
