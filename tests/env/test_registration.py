@@ -52,6 +52,18 @@ def test_import_mlgym_registers_every_task():
     assert python(code) == "False"  # importing mlgym alone stays light
 
 
+def test_a_plugin_imported_after_gymnasium_and_before_mlgym_keeps_its_tasks():
+    # the plugin's `from mlgym import hookimpl` is the first import of mlgym: discovery then
+    # runs inside the plugin's own import, before its hooks exist
+    code = ("import json, gymnasium, mlgym_task_house_price\n"
+            "from mlgym.plugins import get_registry\n"
+            "registry = get_registry()\n"
+            "print(json.dumps(['house-price' in registry.ids('tasks'), "
+            "'house-prices-ames-split' in registry.ids('datasets'), "
+            "'mlgym/house-price' in gymnasium.registry]))")
+    assert json.loads(python(code)) == [True, True, True]
+
+
 @pytest.mark.skipif(not INSTALLED, reason="no task plugin is installed")
 def test_make_with_module_prefix_needs_no_import():
     code = ("import gymnasium\n"

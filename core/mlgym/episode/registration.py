@@ -72,8 +72,12 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
 
 def _register_quietly() -> None:
+    from mlgym.plugins.registry import get_registry, when_complete
+
     try:
         register_envs()
+        if get_registry().unfinished:  # `import gymnasium` then a plugin that imports mlgym:
+            when_complete(lambda registry: register_envs(registry.ids("tasks")))  # its tasks later
     except Exception as exc:  # a broken plugin must not break `import gymnasium`
         import warnings
 

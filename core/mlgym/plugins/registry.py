@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,9 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
     failures: list[Failure] = field(default_factory=list)
     strict_duplicates: bool = True
+    # plugins found half-imported (discovery ran inside their own import, which had imported
+    # mlgym first): their hooks do not exist yet, so the registry is discovered again later
+    unfinished: list[str] = field(default_factory=list)
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -188,6 +192,9 @@ def discover(strict_duplicates: bool = False) -> Registry:
         plugin = registry.pm.get_plugin(ep.name)
         if plugin is None:
             continue
+        if getattr(getattr(plugin, "__spec__", None), "_initializing", False):
+            registry.unfinished.append(ep.name)
+            continue
         registry._collect(plugin, ep.name, dist)
     return registry
 
@@ -198,6 +205,21 @@ _REGISTRY: Registry | None = None
 def get_registry(refresh: bool = False) -> Registry:
     """The process-wide registry, discovered on first use."""
     global _REGISTRY
-    if _REGISTRY is None or refresh:
+    if _REGISTRY is None or refresh or _REGISTRY.unfinished:
         _REGISTRY = discover()
+        if not _REGISTRY.unfinished:
+            while _WHEN_COMPLETE:
+                _WHEN_COMPLETE.pop(0)(_REGISTRY)
     return _REGISTRY
+
+
+_WHEN_COMPLETE: list[Callable[[Registry], None]] = []
+
+
+def when_complete(callback: Callable[[Registry], None]) -> None:
+    """Call ``callback`` with the registry once a discovery finds every plugin fully imported
+    (at once if the current one does): what ran while one was half-imported can finish then."""
+    if _REGISTRY is not None and not _REGISTRY.unfinished:
+        callback(_REGISTRY)
+    else:
+        _WHEN_COMPLETE.append(callback)
