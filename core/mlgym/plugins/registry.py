@@ -213,10 +213,10 @@ def get_registry(refresh: bool = False) -> Registry:
     return _REGISTRY
 
 
-_WHEN_COMPLETE: list[Callable[[Registry], None]] = []
+_WHEN_COMPLETE: list[Callable[[Registry], object]] = []
 
 
-def when_complete(callback: Callable[[Registry], None]) -> None:
+def when_complete(callback: Callable[[Registry], object]) -> None:
     """Call ``callback`` with the registry once a discovery finds every plugin fully imported
     (at once if the current one does): what ran while one was half-imported can finish then."""
     if _REGISTRY is not None and not _REGISTRY.unfinished:
