@@ -43,8 +43,12 @@ class Agent:
 
     def put(self, name: str, text: str) -> None:
         data = base64.b64encode(text.encode()).decode()
-        out = self.run(f"rm -f {name}; printf %s {data} | base64 -d > {name} && echo written")
+        out, info, _ = self.step(f"rm -f {name}; printf %s {data} | base64 -d > {name} && "
+                                 "echo written")
         assert out.endswith("written"), out
+        # the diff of the file written is the agent's own text coming back, not a leak (a
+        # control below writes a secret this way on purpose)
+        self.shown[-1] = json.dumps({k: v for k, v in info.items() if k != "changes"})
 
     def evaluate(self, action: str = "validate") -> tuple[str, dict]:
         """The observation and the evaluation record of ``validate`` or ``submit``."""
