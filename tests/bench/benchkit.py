@@ -8,6 +8,7 @@ made it: every sandbox folder is claimed by the worker that made it (``.mlgym-ow
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,8 +49,11 @@ def mlgym(*args, env: dict, timeout: float = 600) -> subprocess.CompletedProcess
 
 
 def start(*args, env: dict) -> subprocess.Popen:
+    """``mlgym *args`` as a terminal starts it: SIGINT at its default even when this test run
+    was started in the background (``cmd &`` ignores SIGINT, and children inherit that)."""
     return subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_until(condition, timeout: float, what: str, process: subprocess.Popen | None = None):
