@@ -15,7 +15,8 @@ task's evaluator once as a plain subprocess, with the variables of the evaluator
     assert "returned 2" in run.failure()
 
 :func:`evaluator_module` imports one module of the evaluator folder into the test's process, so
-its parts (a payoff, an opponent) can be unit-tested directly.
+its parts (a payoff, an opponent) can be unit-tested directly. :func:`assert_passes_check_env`
+runs Gymnasium's checker on an environment (an installed task's with :func:`check_task_env`).
 
 Production code never imports this module.
 """
@@ -238,6 +239,36 @@ def _empty(folder: Path) -> Path:
 
 def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def assert_passes_check_env(env) -> None:
+    """Gymnasium's checker on ``env``: it raises on some breaches of the API and only warns about
+    others, and both fail here. Only the warning that no render fps is declared is expected
+    (MLGym does not render)."""
+    import warnings
+
+    from gymnasium.utils.env_checker import check_env
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env)
+    found = [str(w.message) for w in caught
+             if "gymnasium" in w.filename and "render fps" not in str(w.message)]
+    assert found == [], found
+
+
+def check_task_env(task_id: str) -> None:
+    """:func:`assert_passes_check_env` on ``gymnasium.make("mlgym/<task_id>")``, closed after."""
+    import gymnasium
+
+    from mlgym.episode import register_envs
+
+    register_envs([task_id])
+    env = gymnasium.make(f"mlgym/{task_id}")
+    try:
+        assert_passes_check_env(env.unwrapped)
+    finally:
+        env.close()
 
 
 @functools.cache

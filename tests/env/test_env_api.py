@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import random
-import warnings
 from pathlib import Path
 
 import gymnasium
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 from mlgym.episode import MLGymEnv, check_action, fit_text
 from mlgym.errors import ConfigError, UnknownIdError
 from mlgym.plugins import get_registry
+from mlgym.testing import assert_passes_check_env
 
 INSTALLED_TASKS = get_registry().ids("tasks")
-
-
-def assert_passes_check_env(env) -> None:
-    """Gymnasium's checker raises on some breaches of the API and only warns about others: both
-    count. Only the warning that no render fps is declared is expected (MLGym does not render)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_env(env)
-    found = [str(w.message) for w in caught
-             if "gymnasium" in w.filename and "render fps" not in str(w.message)]
-    assert found == []
 
 
 def test_check_env_on_fixture_task(backend, mlgym_fixtures):

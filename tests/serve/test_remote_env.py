@@ -9,17 +9,16 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 
 import gymnasium
 import httpx
 import pytest
-from gymnasium.utils.env_checker import check_env
 
 from mlgym.cli import main as mlgym
 from mlgym.episode import MLGymEnv
 from mlgym.errors import ConfigError
 from mlgym.serve import RemoteEnv, RemoteEnvError
+from mlgym.testing import assert_passes_check_env
 
 TASK = "fixture-threshold"
 
@@ -29,12 +28,7 @@ def test_remote_env_passes_check_env(serve):
     env = gymnasium.make("mlgym-remote", url=served.url, task=TASK).unwrapped
     assert isinstance(env, RemoteEnv)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            check_env(env)
-        found = [str(w.message) for w in caught
-                 if "gymnasium" in w.filename and "render fps" not in str(w.message)]
-        assert found == []
+        assert_passes_check_env(env)
     finally:
         env.close()
     assert len(served.sessions) == 0  # every episode check_env opened was closed

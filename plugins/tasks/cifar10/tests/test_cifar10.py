@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from mlgym_datasets_vision import testing as hub
 
 from mlgym.episode.datasets import hidden_folder, materialise
 from mlgym.plugins import get_registry
-from mlgym.testing import require_backend, run_evaluator
+from mlgym.testing import check_task_env, require_backend, run_evaluator
 
 TRAIN, TEST = 200, 50
 
@@ -62,24 +61,7 @@ def test_accuracy_against_the_hidden_labels_and_on_the_held_out_tenth(data):
 def test_the_environment_passes_check_env(data):
     """Gymnasium's checker on the task's environment over the hub-format data: nothing raised,
     no warning but the one that no render fps is declared (MLGym does not render)."""
-    # imported here, after mlgym: a gymnasium imported first makes `import mlgym_datasets_vision`
-    # discover the plugins while that module is half-loaded, and its datasets go missing
-    import gymnasium
-    from gymnasium.utils.env_checker import check_env
-
-    from mlgym.episode import register_envs
-
-    register_envs(["cifar10"])
-    env = gymnasium.make("mlgym/cifar10")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            check_env(env.unwrapped)
-        found = [str(w.message) for w in caught
-                 if "gymnasium" in w.filename and "render fps" not in str(w.message)]
-        assert found == []
-    finally:
-        env.close()
+    check_task_env("cifar10")
 
 
 def test_an_id_outside_both_splits_fails_naming_its_row(data):

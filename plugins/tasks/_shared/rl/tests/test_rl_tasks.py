@@ -14,16 +14,13 @@ import math
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
-import gymnasium
 import pytest
 import yaml
-from gymnasium.utils.env_checker import check_env
 
 from mlgym.plugins import get_registry
-from mlgym.testing import evaluator_module, run_evaluator
+from mlgym.testing import check_task_env, evaluator_module, run_evaluator
 
 SHARED = Path(__file__).resolve().parents[1]
 TASKS = {"rl-meta-maze": "MetaMaze-misc",
@@ -134,19 +131,7 @@ def test_dev_and_test_seeds_are_apart_and_the_test_seeds_hidden(task_id):
 @pytest.mark.slow
 @pytest.mark.parametrize("task_id", TASKS)
 def test_the_environment_passes_check_env(task_id):
-    from mlgym.episode import register_envs
-
-    register_envs([task_id])
-    env = gymnasium.make(f"mlgym/{task_id}")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            check_env(env.unwrapped)
-        found = [str(w.message) for w in caught
-                 if "gymnasium" in w.filename and "render fps" not in str(w.message)]
-        assert found == []
-    finally:
-        env.close()
+    check_task_env(task_id)
 
 
 # -- whole evaluations ----------------------------------------------------------------------------
